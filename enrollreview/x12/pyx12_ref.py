@@ -91,8 +91,9 @@ class _StampingErrh(pyx12.error_handler.err_handler):
         # err_ele keeps positions only; keep the map's reference designator ('INS06-01') as well.
         self.cur_ele_node.refdes = map_node.id
 
-    def seg_error(self, err_cde: str, err_str: str, err_value: str | None = None,
-                  src_line: int | None = None) -> None:
+    def seg_error(
+        self, err_cde: str, err_str: str, err_value: str | None = None, src_line: int | None = None
+    ) -> None:
         # pyx12 swallows the exception raised when the current node is an ISA/GS/ST node (their
         # add_error takes no value) or when there is no ST yet: such errors never reach the tree.
         node = self.cur_seg_node
@@ -100,8 +101,7 @@ class _StampingErrh(pyx12.error_handler.err_handler):
         super().seg_error(err_cde, err_str, err_value, src_line)
         self._stamp_if_new(node, before, src_line)
 
-    def ele_error(self, err_cde: str, err_str: str, bad_value: str | None,
-                  refdes: str | None = None) -> None:
+    def ele_error(self, err_cde: str, err_str: str, bad_value: str | None, refdes: str | None = None) -> None:
         node = self.cur_ele_node
         before = self._last(node)
         super().ele_error(err_cde, err_str, bad_value, refdes)
@@ -204,8 +204,8 @@ def _ele_ref(seg_id: str, ele: Any) -> str:
     if ref:
         return str(ref)
     if ele.subele_pos:
-        return "%s%02d-%02d" % (seg_id, ele.ele_pos, ele.subele_pos)
-    return "%s%02d" % (seg_id, ele.ele_pos)
+        return f"{seg_id}{ele.ele_pos:02d}-{ele.subele_pos:02d}"
+    return f"{seg_id}{ele.ele_pos:02d}"
 
 
 def _collect(errh: _StampingErrh, res: Pyx12Result) -> None:
@@ -220,8 +220,18 @@ def _collect(errh: _StampingErrh, res: Pyx12Result) -> None:
         for ele in getattr(node, "elements", []):
             for err in ele.errors:
                 n = stamps.get(id(err), default_line)
-                out.append(Finding(n, ELEMENT, err[0], seg_at(n), err[1],
-                                   _ele_ref(seg_at(n), ele), ele.ele_pos, ele.subele_pos))
+                out.append(
+                    Finding(
+                        n,
+                        ELEMENT,
+                        err[0],
+                        seg_at(n),
+                        err[1],
+                        _ele_ref(seg_at(n), ele),
+                        ele.ele_pos,
+                        ele.subele_pos,
+                    )
+                )
 
     for isa in errh.children:
         for err in isa.errors:
