@@ -1,0 +1,39 @@
+"""gui: start the desktop app (the default when no command is given)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+
+def register(sub: Any, common: Any) -> None:
+    p = sub.add_parser("gui", parents=[common], help="start the desktop app (default)")
+    p.add_argument("--demo", action="store_true",
+                   help="use a separate demo store and load the bundled demo files into it")
+    p.set_defaults(func=cmd_gui)
+
+
+NO_DISPLAY = """enrollreview: no display found, so the window cannot open here.
+  - On a desktop machine, run the same command in a graphical session.
+  - On a server, run it under a virtual display:  apt-get install xvfb && xvfb-run ./dev demo
+  - Or use the command line, which needs no display:  ./dev run --help
+    e.g.  ./dev run import resources/demo  then  ./dev run flags"""
+
+
+def has_display() -> bool:
+    if sys.platform != "linux":
+        return True
+    if os.environ.get("QT_QPA_PLATFORM", "").split(":")[0] in ("offscreen", "minimal", "vnc", "eglfs",
+                                                              "linuxfb"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def cmd_gui(args: Any) -> int:
+    if not has_display():
+        print(NO_DISPLAY, file=sys.stderr)
+        return 3
+    from ..ui.app import run_app  # the only place the CLI touches Qt
+
+    return run_app(db=args.db, demo=args.demo)

@@ -1,0 +1,66 @@
+"""The SQLite store: opening, schema migrations and shared queries."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+
+from sqlite_utils import Database
+
+from .schema import migrations
+
+BUSY_TIMEOUT_MS = 10_000
+
+
+class StoreError(Exception):
+    """A store problem a clerk can act on (locked, unreadable, not an enrollreview database)."""
+
+
+def open_db(path: str | os.PathLike[str] | None = None, *, memory: bool = False) -> Database:
+    """Open (creating if needed, readable by the user only) and migrate the store."""
+    if memory:
+        db = Database(memory=True)
+    else:
+        p = Path(path) if path else None
+        if p is None:
+            from ..paths import db_path
+
+            p = db_path()
+        p.parent.mkdir(parents=True, exist_ok=True)
+        if not p.exists():
+            # Create the file 0600 before SQLite touches it: PHI is readable by this user only.
+            fd = os.open(p, os.O_CREAT | os.O_WRONLY, 0o600)
+            os.close(fd)
+        try:
+            db = Database(sqlite3.connect(str(p), timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False))
+        except sqlite3.Error as e:
+            raise StoreError(f"Cannot open the store {p}: {e}") from e
+    try:
+        db.conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        if not memory:
+            db.conn.execute("PRAGMA journal_mode = WAL")
+            db.conn.execute("PRAGMA synchronous = NORMAL")
+        db.conn.execute("PRAGMA foreign_keys = ON")
+        migrations.apply(db)
+    except sqlite3.DatabaseError as e:
+        db.close()
+        raise StoreError(f"{path} is not a usable enrollreview store ({e}).") from e
+    if not memory:
+        _restrict(Path(str(path) if path else "") if path else None, db)
+    return db
+
+
+def _restrict(p: Path | None, db: Database) -> None:
+    """Keep the database and its WAL/SHM side files readable by the user only."""
+    row = db.conn.execute("PRAGMA database_list").fetchone()
+    main = Path(row[2]) if row and row[2] else p
+    if not main:
+        return
+    for suffix in ("", "-wal", "-shm"):
+        f = Path(str(main) + suffix)
+        if f.exists():
+            try:
+                os.chmod(f, 0o600)
+            except OSError:
+                pass
