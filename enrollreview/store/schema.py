@@ -146,3 +146,20 @@ def m001_ingest(db: Database) -> None:
         CREATE INDEX idx_flags_rule ON flags(rule);
         """
     )
+
+
+# Feature migrations live in their own modules beside this file (so features can grow their
+# tables independently) and are registered here, in this fixed order.
+def _load_feature_migrations() -> None:
+    import importlib
+
+    for name in ("schema_rules", "schema_review", "schema_roster"):
+        full = f"{__package__}.{name}"
+        try:
+            importlib.import_module(full)
+        except ModuleNotFoundError as e:
+            if e.name != full:
+                raise
+
+
+_load_feature_migrations()
