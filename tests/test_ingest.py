@@ -1,0 +1,266 @@
+"""Ingest: real 834 text in, stored rows out; all or nothing; bad input gets one clear line."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+
+import pytest
+
+from enrollreview.ingest import import_file
+from enrollreview.queries import get_member, member_categories, member_coverages
+
+from .conftest import CORPUS, ROOT, corpus_files
+
+ENV = ("ISA*00*          *00*          *ZZ*CMSFFM         *ZZ*ISSUER1        *260101*0600*^*00501*"
+       "{ctl}*0*P*:~\nGS*BE*CMSFFM*ISSUER1*20260101*0600*{ctl_gs}*X*005010X220A1~\n")
+
+
+def member_block(n: int, *, rel: str = "18", sub: str = "Y") -> list[str]:
+    return [
+        f"INS*{sub}*{rel}*021*EC*A***AC~",
+        f"REF*0F*SUB{n:07d}~",
+        f"REF*17*MEM{n:07d}~",
+        "DTP*356*D8*20260101~",
+        f"NM1*IL*1*LAST{n}*FIRST{n}****34*{100000000 + n}~",
+        "PER*IP**TE*3015550123~",
+        "N3*1 MAIN ST~",
+        "N4*ANYTOWN*MD*20850~",
+        "DMG*D8*19800101*F~",
+        "HD*021**HLT~",
+        "DTP*348*D8*20260101~",
+        "REF*CE*12345MD0010001~",
+        f"REF*1L*POL{n:07d}~",
+    ]
+
+
+def make_834(n_members: int, ctl: int = 1) -> str:
+    """An exchange-style file: one ST per member."""
+    out = [ENV.format(ctl=f"{ctl:09d}", ctl_gs=ctl)]
+    for n in range(1, n_members + 1):
+        body = ["BGN*00*REF{n}*20260101*0600****2~".format(n=n), "N1*P5*SPONSOR*FI*123456789~",
+                "N1*IN*ISSUER*FI*987654321~", *member_block(n)]
+        out.append(f"ST*834*{n:04d}*005010X220A1~\n")
+        out.extend(s + "\n" for s in body)
+        out.append(f"SE*{len(body) + 2}*{n:04d}~\n")
+    out.append(f"GE*{n_members}*{ctl}~\nIEA*1*{ctl:09d}~\n")
+    return "".join(out)
+
+
+def counts(db) -> dict[str, int]:
+    return {t: db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]
+            for t in ("files", "transactions", "members", "coverages", "categories", "findings")}
+
+
+# --- the corpus ----------------------------------------------------------------------------------
+
+REJECT = {
+    "pyx12__testdata__834_lui_id.txt": "004010X095A1",
+    "stupidedi__X307__enroll-individuals-in-qualified-health-plan-through-health-insurance-exchange.edi":
+        "005010X307",
+    "stupidedi__X307__shop-enrollment-in-qualified-health-plan-through-health-insurance-exchange.edi": "005010X307",
+    "impendjcs__data__sample-834Dental.edi": "005010X318",
+}
+
+
+@pytest.mark.parametrize("path", corpus_files(), ids=lambda p: p.name[:60])
+def test_every_corpus_file_imports_or_is_rejected_with_a_reason(db, path):
+    res = import_file(db, path)
+    if path.name in REJECT:
+        assert res.status == "rejected"
+        assert REJECT[path.name] in res.reason and "005010X220A1" in res.reason
+        assert "\n" not in res.reason
+        row = db.execute("SELECT status, reason FROM files WHERE name = ?", [path.name]).fetchone()
+        assert row == ("rejected", res.reason)
+        assert counts(db)["members"] == 0
+    else:
+        assert res.status == "imported", res.reason
+        stored = db.execute("SELECT COUNT(*) FROM members").fetchone()[0]
+        ins = path.read_bytes().decode("latin-1").count("INS*")
+        assert stored == res.members == ins
+
+
+def test_ls_le_reporting_categories_are_all_stored(db, corpus):
+    import_file(db, corpus / "pyx12__testdata__834_ls_le_ls.txt")
+    m = get_member(db, 1)
+    cats = member_categories(db, m["id"])
+    assert len(cats) == 13
+    names = [c["name"] for c in cats]
+    assert names[0] == "NEWBORN INDICATOR" and cats[0]["ref_qual"] == "ZZ" and cats[0]["value"] == "Y"
+    assert all(c["ref_qual"] or c["date_qual"] for c in cats)
+    by_name = {c["name"]: c for c in cats}
+    assert by_name["PREVIOUS PMP END DATE"]["date_from"] == "2013-06-15"
+    assert (by_name["BRANCH - WORKER"]["ref_qual"], by_name["BRANCH - WORKER"]["value"]) == ("3L", "1234567")
+    assert by_name["TPL CODE"]["amount"] == 99.0
+    # 2100B old demographics and 2100C mailing address
+    assert json.loads(m["old"])["last_name"] == "INCORRECT"
+    assert json.loads(m["mailing"])["city"] == "SALEM"
+    assert m["ssn"] == "544001234" and m["dob"] == "1983-07-19" and m["state"] == "OR"
+    cov = member_coverages(db, m["id"])
+    assert cov[0]["hd03"] == "HMO" and cov[0]["begin"] == "2012-09-01"
+
+
+def test_raw_segments_point_at_the_file_bytes(db, corpus):
+    path = corpus / "x12-types__parse_834_2.txt"
+    data = path.read_bytes().decode("latin-1")
+    import_file(db, path)
+    rows = db.execute("SELECT raw, segs FROM members ORDER BY id").fetchall()
+    assert len(rows) == 7
+    for raw, segs in rows:
+        segs = json.loads(segs)
+        lines = raw.split("\n")
+        assert len(lines) == len(segs)
+        assert lines[0].startswith("INS")
+        for line, (ordinal, loop, offset) in zip(lines, segs, strict=True):
+            assert data[offset:offset + len(line)] == line
+            assert loop.startswith("2000")
+    ordinals = [o for _, s in rows for o, _, _ in json.loads(s)]
+    assert ordinals == sorted(ordinals)
+
+
+def test_file_and_transaction_header_values(db, corpus):
+    import_file(db, corpus / "x12-types__parse_834_2.txt")
+    f = db.execute("SELECT isa_control, gs_version, usage, transaction_count, member_count, sha256, size "
+                   "FROM files").fetchone()
+    assert f[0] == "193290002" and f[1] == "005010X220A1" and f[3] == 7 and f[4] == 7
+    assert len(f[5]) == 64 and f[6] == (corpus / "x12-types__parse_834_2.txt").stat().st_size
+    t = db.execute("SELECT st_control, bgn_ref, bgn_date FROM transactions ORDER BY id").fetchone()
+    assert t[0] and t[1] and t[2]
+
+
+def test_the_same_bytes_twice_are_refused_and_change_nothing(db, write_file):
+    p = write_file(make_834(3))
+    assert import_file(db, p).status == "imported"
+    before = counts(db)
+    copy = write_file(p.read_bytes(), "renamed.834")
+    res = import_file(db, copy)
+    assert res.status == "duplicate"
+    assert p.name in res.reason and "already imported" in res.reason
+    assert counts(db) == before
+
+
+def test_qty_and_envelope_parsed_from_generated_text(db, write_file):
+    res = import_file(db, write_file(make_834(5)))
+    assert res.members == 5 and res.transactions == 5
+    m = get_member(db, "MEM0000003")
+    assert m["last_name"] == "LAST3" and m["policy_id"] == "POL0000003" and m["phone"] == "3015550123"
+
+
+# --- garbled input ---------------------------------------------------------------------------------
+
+GOOD = make_834(2)
+
+
+def _variants() -> dict[str, tuple[bytes, str]]:
+    crlf = GOOD.replace("\n", "\r\n")
+    one_line = GOOD.replace("\n", "")
+    return {
+        "bom": (b"\xef\xbb\xbf" + GOOD.encode(), "imported"),
+        "crlf": (crlf.encode(), "imported"),
+        "one line": (one_line.encode(), "imported"),
+        "newline terminator": (GOOD.replace("~\n", "\n").encode(), "imported"),
+        "truncated mid-segment": (GOOD[: GOOD.index("DMG", GOOD.index("ST*834*0002")) + 6].encode(), "imported"),
+        "missing IEA": (GOOD[: GOOD.index("IEA")].encode(), "imported"),
+        "truncated before the first member": (GOOD[: GOOD.index("INS")].encode(), "rejected"),
+        "binary junk": (bytes(range(256)) * 4, "rejected"),
+        "empty": (b"", "rejected"),
+        "only whitespace": (b"  \r\n\t ", "rejected"),
+        "not x12": (b"Name,DOB\nJane,1980-01-01\n", "rejected"),
+        "wrong delimiters": (GOOD.replace("*", "|", 3).encode(), "rejected"),
+        "an 837": (GOOD.replace("ST*834", "ST*837").replace("*005010X220A1", "*005010X222A1").encode(),
+                   "rejected"),
+        "a 4010": (GOOD.replace("005010X220A1", "004010X095A1").replace("*00501*", "*00401*").encode(),
+                   "rejected"),
+        "ISA lost its padding": (GOOD.replace("          *", "*").replace("CMSFFM         ", "CMSFFM")
+                                 .encode(), "imported"),
+        "non-ascii byte": (GOOD.replace("LAST1", "L\xc9ST1").encode("latin-1"), "imported"),
+        "empty segment": (GOOD.replace("N3*1 MAIN ST~", "N3*1 MAIN ST~~", 1).encode(), "imported"),
+    }
+
+
+@pytest.mark.parametrize("name", list(_variants()))
+def test_garbled_input_gets_a_clear_outcome(db, write_file, name):
+    data, expected = _variants()[name]
+    res = import_file(db, write_file(data))
+    assert res.status == expected, res.reason
+    if expected == "rejected":
+        assert res.reason and "\n" not in res.reason and len(res.reason) < 300
+        assert "Traceback" not in res.reason
+        assert counts(db)["members"] == 0
+    else:
+        assert res.members >= 1
+
+
+@pytest.mark.parametrize("name", ["bom", "ISA lost its padding", "truncated mid-segment", "empty segment"])
+def test_lenient_reads_leave_an_envelope_finding(db, write_file, name):
+    data, _ = _variants()[name]
+    import_file(db, write_file(data))
+    msgs = [r[0] for r in db.execute("SELECT message FROM findings")]
+    assert msgs, "a lenient read must say what was wrong"
+
+
+def test_cli_rejects_with_reason_on_stderr_and_nonzero_exit(tmp_path, corpus):
+    dbp = tmp_path / "s.sqlite"
+    r = subprocess.run([sys.executable, "-m", "enrollreview", "import", "--db", str(dbp),
+                        str(corpus / "impendjcs__data__sample-834Dental.edi")],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1
+    assert "005010X318" in r.stderr and "Traceback" not in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_database_file_is_private(db_path, db):
+    assert (db_path.stat().st_mode & 0o777) == 0o600
+
+
+# --- all or nothing --------------------------------------------------------------------------------
+
+def test_cancel_leaves_the_store_as_it_was(db, write_file):
+    import_file(db, write_file(make_834(3, ctl=1)))
+    before = counts(db)
+    calls = {"n": 0}
+
+    def cancel() -> bool:
+        calls["n"] += 1
+        return calls["n"] > 1
+
+    res = import_file(db, write_file(make_834(2000, ctl=2)), cancel=cancel)
+    assert res.status == "cancelled"
+    assert counts(db) == before
+
+
+def test_a_killed_import_leaves_the_store_exactly_as_before(tmp_path, write_file):
+    from enrollreview.store import open_db
+
+    dbp = tmp_path / "kill.sqlite"
+    db = open_db(dbp)
+    import_file(db, write_file(make_834(5, ctl=1)))
+    before = counts(db)
+    db.close()
+    big = write_file(make_834(30000, ctl=2), "big.834")
+    proc = subprocess.Popen([sys.executable, "-m", "enrollreview", "import", "--db", str(dbp), str(big)],
+                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # Kill it once it is writing: the WAL grows while the import transaction is open.
+    wal = tmp_path / "kill.sqlite-wal"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        if wal.exists() and wal.stat().st_size > 256 * 1024:
+            break
+        time.sleep(0.02)
+    assert proc.poll() is None, "the import finished before it could be killed; make the file bigger"
+    proc.kill()
+    proc.wait()
+    db = open_db(dbp)
+    assert counts(db) == before
+    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    # and the store still works: the same file imports cleanly afterwards
+    assert import_file(db, big).status == "imported"
+    db.close()
+
+
+def test_corpus_is_not_copied_into_the_repository():
+    names = {p.name for p in CORPUS.iterdir()}
+    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True).stdout.split()
+    assert not names & {t.rsplit("/", 1)[-1] for t in tracked} - {"EXPECTED.md"}
