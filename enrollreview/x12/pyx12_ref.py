@@ -34,7 +34,7 @@ import pyx12.x12file
 from pyx12.map_if._segment import apply_segment_errors
 from pyx12.map_walker import apply_walk_errors, walk_tree
 
-from .types import ELEMENT, GROUP, INTERCHANGE, SEGMENT, TRANSACTION, Finding
+from .types import ELEMENT, GROUP, INTERCHANGE, SEGMENT, TRANSACTION, Delimiters, Finding, Segment
 
 # pyx12 logs every error at ERROR; without a handler Python would print them all to stderr.
 logging.getLogger("pyx12").addHandler(logging.NullHandler())
@@ -279,3 +279,31 @@ def run_pyx12(data: bytes) -> Pyx12Result:
     except Exception as exc:  # noqa: BLE001 - a half-built tree after a crash
         res.crashed = res.crashed or f"{type(exc).__name__} while reading the error tree: {exc}"
     return res
+
+
+def split_like_pyx12(data: bytes) -> tuple[Delimiters, list[Segment]] | None:
+    """The segments exactly as pyx12's RawX12File/X12Reader see them, or None when pyx12 cannot read the ISA.
+
+    Like pyx12: delimiters from fixed ISA positions, split on the terminator, leading CR/LF removed,
+    reading stops at the first empty segment, and a trailing fragment without terminator is dropped.
+    Tests use it so that walker and oracle see the same segments whatever the product reader does.
+    """
+    text = data.decode("latin-1")
+    isa = text[:106]
+    if isa[:3] != "ISA" or len(isa) != 106 or isa[84:89] not in ("00401", "00501"):
+        return None
+    term = isa[105]
+    delims = Delimiters(element=isa[3], component=isa[104], repetition=isa[82], segment=term)
+    segs: list[Segment] = []
+    pos = 0
+    while True:
+        cut = text.find(term, pos)
+        if cut < 0:
+            break
+        raw = text[pos:cut]
+        line = raw.lstrip("\n\r")
+        if line == "":
+            break
+        segs.append(Segment(len(segs) + 1, pos + len(raw) - len(line), line, line.split(delims.element)))
+        pos = cut + 1
+    return delims, segs
