@@ -2343,8 +2343,69 @@ def build_demo_set(seed: int = DEMO_SEED) -> tuple[list[tuple[str, str]], dict[s
     )
 
 
-def write_demo(outdir: str | Path, seed: int = DEMO_SEED) -> list[Path]:
-    """Write the demo files and ``expected-flags.json`` into ``outdir``; returns the paths."""
+def _short(name: str | None) -> str:
+    return (name or "").split(".I834.")[-1]
+
+
+def _demo_readme(truth: dict[str, Any]) -> str:
+    lines = [
+        "# Demo 834 files (synthetic)",
+        "",
+        "Everything in this folder is **synthetic test data** made by `enrollreview.x12.generator`.",
+        "The people, addresses, SSNs, phone numbers (555-01xx), e-mail addresses (example.com), policy",
+        "and member ids are random; the issuer (Northwind Health Plan, HIOS 48213) and the brokers are",
+        "fictional. No file describes a real person.",
+        "",
+        "The files imitate two days of CMS FFE outbound 834s (005010X220A1), the 06:00 and 18:00 runs,",
+        "named like the FFE names them (`SenderID.ReceiverID.I834.Dyymmdd.THHMMSSsss.P`). Import them in",
+        "name order. They are valid X12 for pyx12, but carry business problems on purpose so a new user",
+        "sees real flags. This README is generated too; do not edit it by hand.",
+        "",
+        "Regenerate (byte-identical) with:",
+        "",
+        "    python -m enrollreview.x12.generator demo resources/demo",
+        "",
+        "and the ground truth as JSON with `--truth FILE` (or `build_demo_set()` in Python).",
+        "",
+        "## Files",
+        "",
+        "| File | ISA13 | Transactions | Members |",
+        "|---|---|---|---|",
+    ]
+    for f in truth["files"]:
+        lines.append(f"| `{f['name']}` | {f['isa_control']} | {f['transactions']} | {f['members']} |")
+    lines += [
+        "",
+        "## Problems planted (rule ids from the domain reference, section 2)",
+        "",
+        "| Rule | Category | File | Policy | Member | What |",
+        "|---|---|---|---|---|---|",
+    ]
+    for e in truth["expected"]:
+        lines.append(
+            f"| {e['rule']} | {e['category']} | `{_short(e['file'])}` | {e['policy_id'] or ''} | "
+            f"{e['member_id'] or ''} | {e['note']} |"
+        )
+    lines += [
+        "",
+        "## Legitimate cases that must not be flagged",
+        "",
+        "| Case | Policy | What |",
+        "|---|---|---|",
+    ]
+    for q in truth["quiet"]:
+        lines.append(f"| {q['case']} | {q['policy_id']} | {q['note']} |")
+    return "\n".join(lines) + "\n"
+
+
+def write_demo(
+    outdir: str | Path, seed: int = DEMO_SEED, *, truth_path: str | Path | None = None
+) -> list[Path]:
+    """Write the demo 834 files and their generated README.md into ``outdir``.
+
+    The ground truth is not written next to the files (an import of the folder would try to read it
+    as an 834); pass ``truth_path`` to write it as JSON elsewhere. Returns the paths written.
+    """
     out = Path(outdir)
     out.mkdir(parents=True, exist_ok=True)
     files, truth = build_demo_set(seed)
@@ -2353,9 +2414,13 @@ def write_demo(outdir: str | Path, seed: int = DEMO_SEED) -> list[Path]:
         p = out / name
         p.write_bytes(text.encode("ascii"))
         paths.append(p)
-    p = out / "expected-flags.json"
-    p.write_bytes((json.dumps(truth, indent=2, sort_keys=False) + "\n").encode("ascii"))
+    p = out / "README.md"
+    p.write_bytes(_demo_readme(truth).encode("ascii"))
     paths.append(p)
+    if truth_path is not None:
+        p = Path(truth_path)
+        p.write_bytes((json.dumps(truth, indent=2) + "\n").encode("ascii"))
+        paths.append(p)
     return paths
 
 
@@ -2480,6 +2545,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p = sub.add_parser("demo", help="write the demo files (deterministic) into OUTDIR")
     p.add_argument("outdir")
     p.add_argument("--seed", type=int, default=DEMO_SEED)
+    p.add_argument("--truth", metavar="FILE", help="also write the ground truth as JSON to FILE")
     p = sub.add_parser("quality", help="write the quality set and ground-truth.json into OUTDIR")
     p.add_argument("outdir")
     p.add_argument("--seed", type=int, default=7)
@@ -2490,7 +2556,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--style", choices=("employer", "exchange"), default="employer")
     args = ap.parse_args(argv)
     if args.cmd == "demo":
-        for path in write_demo(args.outdir, args.seed):
+        for path in write_demo(args.outdir, args.seed, truth_path=args.truth):
             print(path)
     elif args.cmd == "quality":
         files, truth = build_quality_set(args.seed)
