@@ -1,0 +1,135 @@
+"""A printable PDF of an export list through Qt's own PDF writer (QPdfWriter + QTextDocument).
+
+Called by enrollreview.export.run only when a PDF is asked for (lazy import), so the core never loads
+Qt otherwise. Works without a display: when no Qt application exists yet (the command line), an
+offscreen QGuiApplication is created for the fonts.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import html
+import os
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from PySide6.QtCore import QMarginsF
+from PySide6.QtGui import QGuiApplication, QPageLayout, QPageSize, QPdfWriter, QTextDocument
+
+_app: QGuiApplication | None = None
+
+#: how the call-back list's columns are merged into printable cells: (header, [column keys], width %)
+CALLBACK_LAYOUT: list[tuple[str, list[str], int]] = [
+    ("Due / open", ["due", "days_open"], 8),
+    ("Member", ["last_name", "first_name", "dob", "ssn"], 16),
+    ("Phone and e-mail", ["phone", "other_phones", "email"], 17),
+    ("Ids and plan", ["member_id", "policy_id", "plan"], 14),
+    ("Reasons", ["reasons"], 31),
+    ("Status", ["status", "assigned"], 14),
+]
+
+
+def ensure_app() -> QGuiApplication:
+    """The running Qt application, or an offscreen one made for printing."""
+    global _app
+    inst = QGuiApplication.instance()
+    if inst is not None:
+        return inst  # type: ignore[return-value]
+    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    _app = QGuiApplication(["enrollreview"])
+    return _app
+
+
+def _text(value: Any, kind: str) -> str:
+    if value is None or value == "":
+        return ""
+    if isinstance(value, _dt.date):
+        return value.isoformat()
+    if kind == "pct" and isinstance(value, (int, float)):
+        return f"{value * 100:.1f}%"
+    return str(value)
+
+
+def _cell(parts: list[tuple[str, str]], key_order: list[str]) -> str:
+    d = dict(parts)
+    out = []
+    for k in key_order:
+        v = d.get(k, "")
+        if not v:
+            continue
+        if k == "last_name":
+            first = d.get("first_name", "")
+            out.append(f"<b>{html.escape(v)}</b>" + (f", {html.escape(first)}" if first else ""))
+        elif k == "first_name":
+            continue
+        elif k == "days_open":
+            out.append(f"{html.escape(v)} days open")
+        elif k == "dob":
+            out.append(f"born {html.escape(v)}")
+        elif k == "ssn":
+            out.append(f"SSN {html.escape(v)}")
+        elif k == "policy_id":
+            out.append(f"policy {html.escape(v)}")
+        elif k == "plan":
+            out.append(f"plan {html.escape(v)}")
+        elif k == "member_id":
+            out.append(f"member {html.escape(v)}")
+        elif k == "reasons":
+            out.append("<br>".join(html.escape(x) for x in v.split("; ")))
+        else:
+            out.append(html.escape(v))
+    return "<br>".join(out)
+
+
+def write_table_pdf(path: str, title: str, meta: Sequence[str], columns: Sequence[Any],
+                    rows: Iterable[Sequence[Any]], total: int, *,
+                    progress: Callable[[int, int], None] | None = None,
+                    cancel: Callable[[], bool] | None = None) -> int:
+    """Write rows as a paginated landscape Letter PDF (page numbers at the bottom). Returns the row count."""
+    from ..export.writers import Cancelled
+
+    ensure_app()
+    keys = [c.key for c in columns]
+    kinds = {c.key: c.kind for c in columns}
+    layout = CALLBACK_LAYOUT if all(k in keys for _h, ks, _w in CALLBACK_LAYOUT for k in ks) else \
+        [(c.header, [c.key], max(4, 100 // len(columns))) for c in columns]
+    chunks = [
+        "<html><head><style>"
+        "body { font-family: sans-serif; font-size: 8pt; } h1 { font-size: 14pt; margin: 0; }"
+        "p.meta { color: #444; margin: 0; } th { background: #dde4ee; text-align: left; }"
+        "td, th { padding: 3px; vertical-align: top; }"
+        "</style></head><body>",
+        f"<h1>{html.escape(title)}</h1>",
+        *(f"<p class='meta'>{html.escape(m)}</p>" for m in meta),
+        "<br><table width='100%' border='1' cellspacing='0' cellpadding='3' style='border-collapse: collapse;'>"
+        "<thead><tr>",
+        *(f"<th width='{w}%'>{html.escape(h)}</th>" for h, _ks, w in layout),
+        "</tr></thead><tbody>",
+    ]
+    n = 0
+    for row in rows:
+        parts = [(k, _text(v, kinds[k])) for k, v in zip(keys, row, strict=True)]
+        chunks.append("<tr>" + "".join(f"<td>{_cell(parts, ks)}</td>" for _h, ks, _w in layout) + "</tr>")
+        n += 1
+        if n % 200 == 0:
+            if cancel is not None and cancel():
+                raise Cancelled()
+            if progress is not None:
+                progress(n, total)
+    if n == 0:
+        chunks.append(f"<tr><td colspan='{len(layout)}'>Nothing to list with these filters.</td></tr>")
+    chunks.append("</tbody></table></body></html>")
+
+    writer = QPdfWriter(path)
+    writer.setTitle(title)
+    writer.setCreator("enrollreview")
+    writer.setResolution(300)
+    writer.setPageLayout(QPageLayout(QPageSize(QPageSize.PageSizeId.Letter), QPageLayout.Orientation.Landscape,
+                                     QMarginsF(12, 12, 12, 12), QPageLayout.Unit.Millimeter))
+    doc = QTextDocument()
+    doc.setHtml("".join(chunks))
+    doc.print_(writer)
+    del writer  # finishes the file
+    return n
