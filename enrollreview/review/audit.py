@@ -259,5 +259,8 @@ def describe(row: dict[str, Any]) -> str:
     if a == "bulk":
         return f"bulk change of {d.get('count')} flags: {d.get('change')} (batch {d.get('batch')})"
     if a == "undo":
-        return f"undo of batch {d.get('batch')} ({d.get('count')} flags)"
+        restored = d.get("restored") or {}
+        what = ", ".join(f"{k} {v.get('from')} -> {v.get('to')}" for k, v in restored.items()
+                         if isinstance(v, dict))
+        return f"undo of batch {d.get('batch')}" + (f": {what}" if what else "")
     return ", ".join(f"{k} {v}" for k, v in d.items())

@@ -76,6 +76,8 @@ def _cell(parts: list[tuple[str, str]], key_order: list[str]) -> str:
             out.append(f"plan {html.escape(v)}")
         elif k == "member_id":
             out.append(f"member {html.escape(v)}")
+        elif k == "assigned":
+            out.append(f"assigned to {html.escape(v)}")
         elif k == "reasons":
             out.append("<br>".join(html.escape(x) for x in v.split("; ")))
         else:
@@ -83,14 +85,12 @@ def _cell(parts: list[tuple[str, str]], key_order: list[str]) -> str:
     return "<br>".join(out)
 
 
-def write_table_pdf(path: str, title: str, meta: Sequence[str], columns: Sequence[Any],
-                    rows: Iterable[Sequence[Any]], total: int, *,
-                    progress: Callable[[int, int], None] | None = None,
-                    cancel: Callable[[], bool] | None = None) -> int:
-    """Write rows as a paginated landscape Letter PDF (page numbers at the bottom). Returns the row count."""
+def build_html(title: str, meta: Sequence[str], columns: Sequence[Any], rows: Iterable[Sequence[Any]],
+               total: int, *, progress: Callable[[int, int], None] | None = None,
+               cancel: Callable[[], bool] | None = None) -> tuple[str, int]:
+    """The list as one HTML table (Qt's rich-text subset); returns (html, row count)."""
     from ..export.writers import Cancelled
 
-    ensure_app()
     keys = [c.key for c in columns]
     kinds = {c.key: c.kind for c in columns}
     layout = CALLBACK_LAYOUT if all(k in keys for _h, ks, _w in CALLBACK_LAYOUT for k in ks) else \
@@ -121,7 +121,16 @@ def write_table_pdf(path: str, title: str, meta: Sequence[str], columns: Sequenc
     if n == 0:
         chunks.append(f"<tr><td colspan='{len(layout)}'>Nothing to list with these filters.</td></tr>")
     chunks.append("</tbody></table></body></html>")
+    return "".join(chunks), n
 
+
+def write_table_pdf(path: str, title: str, meta: Sequence[str], columns: Sequence[Any],
+                    rows: Iterable[Sequence[Any]], total: int, *,
+                    progress: Callable[[int, int], None] | None = None,
+                    cancel: Callable[[], bool] | None = None) -> int:
+    """Write rows as a paginated landscape Letter PDF (page numbers at the bottom). Returns the row count."""
+    ensure_app()
+    text, n = build_html(title, meta, columns, rows, total, progress=progress, cancel=cancel)
     writer = QPdfWriter(path)
     writer.setTitle(title)
     writer.setCreator("enrollreview")
@@ -129,7 +138,7 @@ def write_table_pdf(path: str, title: str, meta: Sequence[str], columns: Sequenc
     writer.setPageLayout(QPageLayout(QPageSize(QPageSize.PageSizeId.Letter), QPageLayout.Orientation.Landscape,
                                      QMarginsF(12, 12, 12, 12), QPageLayout.Unit.Millimeter))
     doc = QTextDocument()
-    doc.setHtml("".join(chunks))
+    doc.setHtml(text)
     doc.print_(writer)
     del writer  # finishes the file
     return n
