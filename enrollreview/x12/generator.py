@@ -1487,7 +1487,6 @@ def _fam06(g: Group, f: Factory) -> Expected:
 
 def _fam07_wife(g: Group, f: Factory) -> Expected:
     s = _sub(g)
-    s.gender = "M"
     d = f.person(on=g.coverage.begin, age=(12, 13), last=s.last, relationship="01", gender="F", ssn_rate=0.0)
     f.price_member(g, d)
     g.members.append(d)
