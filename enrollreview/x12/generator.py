@@ -34,6 +34,7 @@ import copy
 import json
 import random
 import sys
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -62,6 +63,12 @@ __all__ = [
     "Factory",
     "BenchmarkStats",
     "render_file",
+    "iter_file",
+    "plan_id",
+    "write_set",
+    "KINDS",
+    "CATEGORY_BY_PREFIX",
+    "DEMO_INJECTIONS",
     "render_transaction",
     "member_categories",
     "terminate",
@@ -1109,8 +1116,11 @@ def change(
 def effectuate(
     g: Group, *, submitted: datetime, reference: str | None = None, paid_through: date | None = None
 ) -> Group:
-    """Issuer effectuation (inbound 021/28/CONFIRM) with DTP*543 and the issuer policy id."""
-    h = _follow(g, "effectuation", submitted, reference)
+    """Issuer effectuation (inbound 021/28/CONFIRM) with DTP*543 and the issuer policy id.
+
+    BGN02 echoes the outbound initial's (CG Table 14) unless ``reference`` is given.
+    """
+    h = _follow(g, "effectuation", submitted, reference if reference is not None else g.reference)
     h.paid_through = paid_through or _month_end(g.coverage.begin)
     h.issuer_policy_id = h.issuer_policy_id or f"NW{g.policy_id}"
     return h
@@ -2251,7 +2261,13 @@ def _quiet_cases(b: SetBuilder, *, employer_file: bool = True, inbound_file: boo
                 note="issuer's inbound effectuations",
             ),
         )
-        for g0 in [g for g in b.slots[0].groups if g.kind == "initial" and g.reporting == "ffe"][:3]:
+        seen = Counter(g.policy_id for spec in b.slots + [x for _, x in b.extras] for g in spec.groups)
+        plain = [
+            g
+            for g in b.slots[0].groups
+            if g.kind == "initial" and g.reporting == "ffe" and seen[g.policy_id] == 1
+        ]
+        for g0 in plain[:3]:
             eg = effectuate(g0, submitted=ib.file_date - timedelta(minutes=30))
             b.place(eg, ib)
             b.quiet_case("effectuation", eg, "issuer effectuation 021/28/CONFIRM of an initial from day 1")
