@@ -13,10 +13,10 @@ from __future__ import annotations
 import bisect
 import datetime as _dt
 import hashlib
-import itertools
 import json
 import logging
 import os
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,21 +25,9 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from .x12.model import MemberBuilder, MemberRecord, TransactionRecord
+from .parse import MEMBER_COLS, MEMBER_JSON, TXN_COLS, ChunkCancelled, ChunkJob, ChunkResult, parse_chunk
 from .x12.reader import UnreadableFile, read_interchanges
-from .x12.types import Delimiters, Finding
-try:
-    from .x12.walker import Walker
-except ImportError:  # TEMPORARY until the walker lands
-    class Walker:  # type: ignore[no-redef]
-        def __init__(self, d: Delimiters) -> None:
-            self.findings: list[Finding] = []
-
-        def step(self, seg: Any) -> str:
-            return ""
-
-        def finish(self) -> None:
-            pass
+from .x12.types import Delimiters, Segment
 
 log = logging.getLogger("enrollreview.ingest")
 
@@ -50,6 +38,10 @@ PROGRESS_EVERY = 5000  # segments
 
 class Cancelled(Exception):
     """The user cancelled the import; nothing was written."""
+
+
+class _PoolFailed(Exception):
+    """The worker processes died or could not start."""
 
 
 class Rejected(Exception):
@@ -81,6 +73,7 @@ class ImportResult:
     findings: int = 0
     flags: int = 0
     seconds: float = 0.0
+    parse_seconds: float = 0.0
     rule_seconds: float = 0.0
 
     @property
@@ -124,6 +117,7 @@ def import_file(
     progress: ProgressFn | None = None,
     cancel: CancelFn | None = None,
     run_rules: bool = True,
+    workers: int | None = None,
 ) -> ImportResult:
     """Import one file. Never raises for bad input: the result says what happened."""
     p = Path(path)
@@ -145,8 +139,15 @@ def import_file(
     base = {"name": p.name, "path": str(p.resolve()), "sha256": digest, "size": len(data),
             "received_at": mtime, "imported_at": _utcnow(), "is_demo": int(is_demo)}
     try:
-        with db.atomic():
-            result = _load(db, data, base, progress, cancel, run_rules, started)
+        try:
+            with db.atomic():
+                result = _load(db, data, base, progress, cancel, run_rules, started, str(p), workers)
+        except _PoolFailed as e:
+            # Worker processes could not run here (e.g. a frozen or embedded interpreter): the
+            # transaction was rolled back, so parse in this process instead.
+            log.warning("parallel parse unavailable (%s); importing in one process", e)
+            with db.atomic():
+                result = _load(db, data, base, progress, cancel, run_rules, started, str(p), 1)
     except Cancelled:
         return ImportResult(p.name, "cancelled", seconds=time.perf_counter() - started)
     except (Rejected, UnreadableFile) as e:
@@ -180,125 +181,207 @@ def _check_guide(rr_segments: list[Any]) -> None:
 
 
 def _load(db: Database, data: bytes, base: dict[str, Any], progress: ProgressFn | None,
-          cancel: CancelFn | None, run_rules: bool, started: float) -> ImportResult:
+          cancel: CancelFn | None, run_rules: bool, started: float, path: str, workers: int | None
+          ) -> ImportResult:
     rr = read_interchanges(data)
     d: Delimiters = rr.delims
-    seg_iter = rr.segments()
     head: list[Any] = []
-    for seg in seg_iter:  # enough of the start to see GS and ST
+    for seg in rr.segments():  # enough of the start to see GS and ST
         head.append(seg)
         if seg.fields[0].strip() == "INS" or len(head) >= 60:
             break
     _check_guide(head)
 
     conn = db.conn
-    # Members are written before their transaction's row (it is complete only at SE).
+    # Members are written before their transaction's row within a batch; check keys at commit.
     conn.execute("PRAGMA defer_foreign_keys = ON")
     file_id = db["files"].insert({**base, "status": "imported",
                                   "delims": d.element + d.component + d.repetition + d.segment}).last_pk
-    walker = Walker(d)
-    member_rows: list[tuple[Any, ...]] = []
-    cov_rows: list[tuple[Any, ...]] = []
-    cat_rows: list[tuple[Any, ...]] = []
-    ranges: list[tuple[int, int, int]] = []      # (first_ordinal, last_ordinal, member rowid)
-    txn_ranges: list[tuple[int, int, int]] = []  # (first_ordinal, last_ordinal, transaction rowid)
-    counts = {"members": 0, "txns": 0}
-    next_member_id = (conn.execute("SELECT COALESCE(MAX(id), 0) FROM members").fetchone()[0]) + 1
-    next_txn_id = (conn.execute("SELECT COALESCE(MAX(id), 0) FROM transactions").fetchone()[0]) + 1
-    txn_ids: dict[int, int] = {}
-
-    def txn_id_for(t: TransactionRecord) -> int:
-        nonlocal next_txn_id
-        if t.seq not in txn_ids:
-            txn_ids[t.seq] = next_txn_id
-            next_txn_id += 1
-        return txn_ids[t.seq]
-
-    def on_member(m: MemberRecord, t: TransactionRecord) -> None:
-        nonlocal next_member_id
-        mid = next_member_id
-        next_member_id += 1
-        member_rows.append(_member_row(mid, file_id, txn_id_for(t), m))
-        for c in m.coverages:
-            cov_rows.append((mid, file_id, c["seq"], c["hd01"], c["hd03"], c["hd04"], c["hd05"], c["begin"],
-                             c["end"], c["maint_eff"], c["paid_through"], c["plan_id"], c["csr_variant"],
-                             c["policy_id"], c["issuer_policy_id"], c["ordinal"]))
-        for c in m.categories:
-            cat_rows.append((mid, file_id, c["seq"], c["name"], c["ref_qual"], c["value"], c["amount"],
-                             c["date_qual"], c["date_from"], c["date_to"], c["ordinal"], c.get("ref_ordinal"),
-                             c.get("dtp_ordinal")))
-        ranges.append((m.first_ordinal, m.last_ordinal, mid))
-        counts["members"] += 1
-        if len(member_rows) >= BATCH:
-            flush()
-
-    def on_txn(t: TransactionRecord) -> None:
-        tid = txn_id_for(t)
-        f = t.fields
-        row = {"id": tid, "file_id": file_id, "seq": t.seq, "member_count": t.member_count,
-               "first_ordinal": t.first_ordinal, "last_ordinal": t.last_ordinal,
-               "raw": "\n".join(t.lines), "segs": json.dumps(t.segs, separators=(",", ":")),
-               **{k: v for k, v in f.items() if k in _TXN_COLS}}
-        flush()  # members reference the transaction; keep insert order simple
-        db["transactions"].insert(row)
-        txn_ranges.append((t.first_ordinal, t.last_ordinal, tid))
-        counts["txns"] += 1
-
-    def flush() -> None:
-        if member_rows:
-            conn.executemany(_MEMBER_INSERT, member_rows)
-            member_rows.clear()
-        if cov_rows:
-            conn.executemany(_COV_INSERT, cov_rows)
-            cov_rows.clear()
-        if cat_rows:
-            conn.executemany(_CAT_INSERT, cat_rows)
-            cat_rows.clear()
-
-    builder = MemberBuilder(d, on_member, on_txn)
     total = len(data)
-    nseg = 0
-    step, add = walker.step, builder.add
-    for seg in itertools.chain(head, seg_iter):
-        add(seg, step(seg))
-        nseg += 1
-        if nseg % PROGRESS_EVERY == 0:
-            if cancel is not None and cancel():
-                raise Cancelled()
+    n_workers = _worker_count(total) if workers is None else workers
+    jobs = plan_chunks(rr.text, rr.start, d, path, n_workers * 4 if n_workers > 1 else 1)
+    member_base = conn.execute("SELECT COALESCE(MAX(id), 0) FROM members").fetchone()[0] + 1
+    txn_base = conn.execute("SELECT COALESCE(MAX(id), 0) FROM transactions").fetchone()[0] + 1
+    tally = {"members": 0, "txns": 0, "segments": 0, "findings": 0}
+    envelope: dict[str, Any] = {}
+    envelope_lines: list[list[Any]] = []
+    groups: list[dict[str, str]] = []
+
+    def write(res: ChunkResult) -> None:
+        _write_chunk(conn, file_id, res, member_base + tally["members"], txn_base + tally["txns"],
+                     tally["members"], tally["txns"])
+        tally["members"] += res.members
+        tally["txns"] += res.transactions
+        tally["segments"] += res.segments
+        tally["findings"] += len(res.finding_rows)
+        envelope.update(res.envelope if not envelope else {})
+        envelope_lines.extend(res.envelope_lines)
+        groups.extend(res.groups)
+
+    if len(jobs) == 1:
+        job = jobs[0]
+        job.text = rr.text
+
+        def chunk_progress(offset: int, segs: int, members: int) -> None:
             if progress is not None:
-                progress(Progress(seg.offset, total, nseg, counts["members"], time.perf_counter() - started))
-    walker.finish()
-    builder.finish()
-    flush()
+                progress(Progress(offset, total, segs, members, time.perf_counter() - started))
+
+        try:
+            res = parse_chunk(job, cancel, chunk_progress)
+        except ChunkCancelled:
+            raise Cancelled() from None
+        write(res)
+    else:
+        _run_parallel(jobs, n_workers, write, progress, cancel, total, tally, started)
     if cancel is not None and cancel():
         raise Cancelled()
-    if counts["members"] == 0:
+    if rr.findings:  # envelope findings of the reader (BOM, lost ISA padding, ...)
+        conn.executemany(
+            "INSERT INTO findings (file_id, ordinal, seg_id, level, code, element, ele_pos, sub_pos, message) "
+            "VALUES (?,?,?,?,?,?,?,?,?)",
+            [(file_id, f.ordinal, f.seg_id, f.level, f.code, f.element, f.ele_pos, f.sub_pos, f.message)
+             for f in rr.findings])
+    if tally["members"] == 0:
         raise Rejected("the file has no members (no INS segment): it is empty or was cut off before the "
                        "first member")
-
-    findings = rr.findings + walker.findings
-    _store_findings(db, file_id, findings, ranges, txn_ranges)
-    # Content hash per transaction (DUP-01): the ST..SE text without its control numbers.
     _hash_transactions(db, file_id)
-    env = builder.envelope
+    nfind = tally["findings"] + len(rr.findings)
     db["files"].update(file_id, {
-        **{k: v for k, v in env.items() if k in _FILE_ENV_COLS},
-        **({"gs_sender": builder.groups[0]["gs_sender"], "gs_receiver": builder.groups[0]["gs_receiver"],
-            "gs_control": builder.groups[0]["gs_control"], "gs_version": builder.groups[0]["gs_version"]}
-           if builder.groups else {}),
-        "segment_count": nseg, "transaction_count": counts["txns"], "member_count": counts["members"],
-        "finding_count": len(findings),
-        "envelope": json.dumps(builder.envelope_lines, separators=(",", ":")),
+        **{k: v for k, v in envelope.items() if k in _FILE_ENV_COLS},
+        **({k: groups[0][k] for k in ("gs_sender", "gs_receiver", "gs_control", "gs_version")} if groups else {}),
+        "segment_count": tally["segments"], "transaction_count": tally["txns"], "member_count": tally["members"],
+        "finding_count": nfind,
+        "envelope": json.dumps(envelope_lines, separators=(",", ":")),
     })
-    result = ImportResult(base["name"], "imported", file_id=file_id, members=counts["members"],
-                          segments=nseg, transactions=counts["txns"], findings=len(findings))
+    result = ImportResult(base["name"], "imported", file_id=file_id, members=tally["members"],
+                          segments=tally["segments"], transactions=tally["txns"], findings=nfind)
     if progress is not None:
-        progress(Progress(total, total, nseg, counts["members"], time.perf_counter() - started))
+        progress(Progress(total, total, tally["segments"], tally["members"], time.perf_counter() - started))
+    result.parse_seconds = time.perf_counter() - started
     if run_rules:
         t0 = time.perf_counter()
         result.flags = run_rules_after_import(db, file_id)
         result.rule_seconds = time.perf_counter() - t0
     return result
+
+
+PARALLEL_MIN_BYTES = 3_000_000
+
+
+def _worker_count(size: int) -> int:
+    if size < PARALLEL_MIN_BYTES:
+        return 1
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+def _run_parallel(jobs: list[ChunkJob], n_workers: int, write: Callable[[ChunkResult], None],
+                  progress: ProgressFn | None, cancel: CancelFn | None, total: int, tally: dict[str, int],
+                  started: float) -> None:
+    """Parse chunks in worker processes; write their rows here, in file order, as they arrive."""
+    import concurrent.futures as cf
+    import multiprocessing
+
+    # spawn, not fork: the GUI calls this from a thread, and forking a threaded Qt process is unsafe.
+    ex = cf.ProcessPoolExecutor(max_workers=n_workers, mp_context=multiprocessing.get_context("spawn"))
+    try:
+        futures = [ex.submit(parse_chunk, job) for job in jobs]
+        for fut in futures:
+            while True:
+                try:
+                    res = fut.result(timeout=0.05)
+                    break
+                except cf.TimeoutError:
+                    if cancel is not None and cancel():
+                        raise Cancelled() from None
+            write(res)
+            if progress is not None:
+                progress(Progress(res.end_offset, total, tally["segments"], tally["members"],
+                                  time.perf_counter() - started))
+    except BaseException as e:
+        for proc in list((getattr(ex, "_processes", None) or {}).values()):
+            proc.terminate()
+        ex.shutdown(wait=False, cancel_futures=True)
+        if isinstance(e, cf.process.BrokenProcessPool):
+            raise _PoolFailed(str(e)) from e
+        raise
+    ex.shutdown(wait=True)
+
+
+def plan_chunks(text: str, start: int, d: Delimiters, path: str, n: int) -> list[ChunkJob]:
+    """Split the file at ST boundaries into about `n` chunks of similar size."""
+    size = len(text) - start
+    if n <= 1 or size <= 0:
+        return [ChunkJob(0, path, start, len(text), 1, d, final=True)]
+    t, e = re.escape(d.segment), re.escape(d.element)
+    st_re = re.compile(t + r"[\r\n]*(?=ST" + e + ")")
+    bounds: list[int] = []
+    for k in range(1, n):
+        m = st_re.search(text, start + size * k // n)
+        if m and (not bounds or m.end() > bounds[-1]):
+            bounds.append(m.end())
+    if not bounds:
+        return [ChunkJob(0, path, start, len(text), 1, d, final=True)]
+    empty_re = re.compile(t + r"(?=[\r\n]*" + t + ")")
+    env_re = re.compile(t + r"[\r\n]*(?=(ISA|GS)" + e + ")")
+    st_id_re = re.compile(t + r"[\r\n]*ST" + e + r"[^" + t + e + r"]*" + e + r"([^" + t + e + r"]*)")
+    env = [(start, "ISA")] + [(m.end(), m.group(1)) for m in env_re.finditer(text, start)]
+    sts = [(m.end(1), m.group(1)) for m in st_id_re.finditer(text, start)]
+    st_pos = [p for p, _ in sts]
+
+    def ordinal_at(pos: int) -> int:
+        return 1 + text.count(d.segment, start, pos) - len(empty_re.findall(text, start, pos))
+
+    def segment_at(pos: int) -> Segment:
+        stop = text.find(d.segment, pos)
+        body = text[pos:stop if stop >= 0 else len(text)]
+        return Segment(ordinal_at(pos), pos, body, body.split(d.element))
+
+    jobs: list[ChunkJob] = []
+    edges = [start, *bounds, len(text)]
+    for i in range(len(edges) - 1):
+        b, end = edges[i], edges[i + 1]
+        job = ChunkJob(i, path, b, end, ordinal_at(b) if i else 1, d, final=(i == len(edges) - 2))
+        if i:
+            isa = max((p for p, kind in env if kind == "ISA" and p < b), default=start)
+            gs = max((p for p, kind in env if kind == "GS" and isa < p < b), default=None)
+            job.prefix = [segment_at(isa)] + ([segment_at(gs)] if gs is not None else [])
+            lo = bisect.bisect_left(st_pos, gs if gs is not None else isa)
+            hi = bisect.bisect_left(st_pos, b)
+            job.st_ids = [sid for _, sid in sts[lo:hi]]
+        jobs.append(job)
+    return jobs
+
+
+def _write_chunk(conn: Any, file_id: int, res: ChunkResult, m_off: int, t_off: int, m_seq: int,
+                 t_seq: int) -> None:
+    """Insert a chunk's rows, turning its local ids into store ids inside the SQL (no Python copies)."""
+    fid = int(file_id)
+    if res.txn_rows:
+        conn.executemany(
+            f"INSERT INTO transactions (id, file_id, seq, member_count, first_ordinal, last_ordinal, raw, segs, "
+            f"{', '.join(TXN_COLS)}) VALUES (? + {t_off}, {fid}, ? + {t_seq}, ?, ?, ?, ?, ?, "
+            f"{','.join('?' * len(TXN_COLS))})", res.txn_rows)
+    if res.member_rows:
+        cols = MEMBER_COLS + MEMBER_JSON
+        conn.executemany(
+            f"INSERT INTO members (id, transaction_id, seq, {', '.join(cols)}, first_ordinal, last_ordinal, raw, "
+            f"segs, file_id) VALUES (? + {m_off}, ? + {t_off}, ? + {m_seq}, {','.join('?' * len(cols))}, "
+            f"?, ?, ?, ?, {fid})", res.member_rows)
+    if res.cov_rows:
+        conn.executemany(
+            f'INSERT INTO coverages (member_id, file_id, seq, hd01, hd03, hd04, hd05, begin, "end", maint_eff, '
+            f"paid_through, plan_id, csr_variant, policy_id, issuer_policy_id, ordinal) "
+            f"VALUES (? + {m_off}, {fid}, ?,?,?,?,?,?,?,?,?,?,?,?,?,?)", res.cov_rows)
+    if res.cat_rows:
+        conn.executemany(
+            f"INSERT INTO categories (member_id, file_id, seq, name, ref_qual, value, amount, date_qual, "
+            f"date_from, date_to, ordinal, ref_ordinal, dtp_ordinal) "
+            f"VALUES (? + {m_off}, {fid}, ?,?,?,?,?,?,?,?,?,?,?)", res.cat_rows)
+    if res.finding_rows:
+        conn.executemany(
+            f"INSERT INTO findings (file_id, transaction_id, member_id, ordinal, seg_id, level, code, element, "
+            f"ele_pos, sub_pos, message) VALUES ({fid}, ? + {t_off}, ? + {m_off}, ?,?,?,?,?,?,?,?)",
+            res.finding_rows)
 
 
 def run_rules_after_import(db: Database, file_id: int) -> int:
@@ -308,27 +391,6 @@ def run_rules_after_import(db: Database, file_id: int) -> int:
     except ImportError:  # rules not built yet
         return 0
     return run_for_file(db, file_id)
-
-
-def _store_findings(db: Database, file_id: int, findings: list[Finding],
-                    ranges: list[tuple[int, int, int]], txn_ranges: list[tuple[int, int, int]]) -> None:
-    starts = [r[0] for r in ranges]
-    tstarts = [r[0] for r in txn_ranges]
-    rows = []
-    for f in findings:
-        mid = tid = None
-        i = bisect.bisect_right(starts, f.ordinal) - 1
-        if i >= 0 and ranges[i][0] <= f.ordinal <= ranges[i][1]:
-            mid = ranges[i][2]
-        j = bisect.bisect_right(tstarts, f.ordinal) - 1
-        if j >= 0 and txn_ranges[j][0] <= f.ordinal <= txn_ranges[j][1]:
-            tid = txn_ranges[j][2]
-        rows.append((file_id, tid, mid, f.ordinal, f.seg_id, f.level, f.code, f.element, f.ele_pos, f.sub_pos,
-                     f.message))
-    if rows:
-        db.conn.executemany(
-            "INSERT INTO findings (file_id, transaction_id, member_id, ordinal, seg_id, level, code, element, "
-            "ele_pos, sub_pos, message) VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows)
 
 
 def _hash_transactions(db: Database, file_id: int) -> None:
@@ -343,36 +405,5 @@ def _hash_transactions(db: Database, file_id: int) -> None:
     db.conn.executemany("UPDATE transactions SET content_hash = ? WHERE id = ?", updates)
 
 
-_TXN_COLS = {"isa_control", "gs_control", "gs_version", "gs_functional", "st_id", "st_control", "st_version",
-             "se_count", "se_control", "bgn_purpose", "bgn_ref", "bgn_date", "bgn_time", "bgn_action",
-             "master_policy", "file_effective", "qty_to", "qty_dt", "qty_et", "sponsor_name", "sponsor_id",
-             "payer_name", "payer_id", "broker_name", "broker_id", "tpa_name", "tpa_id"}
 _FILE_ENV_COLS = {"isa_sender_qual", "isa_sender", "isa_receiver_qual", "isa_receiver", "isa_date", "isa_time",
                   "isa_version", "isa_control", "usage"}
-_MEMBER_COLS = ("ins01", "ins02", "ins03", "ins04", "ins05", "ins08", "ins17", "subscriber_id", "member_id",
-                "issuer_member_id", "issuer_subscriber_id", "payment_tx_id", "group_policy_id", "case_number",
-                "policy_id", "elig_begin", "elig_end", "maint_eff", "amrc", "last_name", "first_name",
-                "middle_name", "prefix", "suffix", "id_qual", "ssn", "other_id", "phone", "email", "address1",
-                "address2", "city", "state", "zip", "county", "dob", "gender", "marital", "race", "has_dmg",
-                "tobacco", "language")
-_MEMBER_JSON = ("phones", "old", "mailing", "other_names", "refs", "dates")
-_MEMBER_INSERT = (
-    "INSERT INTO members (id, file_id, transaction_id, seq, " + ", ".join(_MEMBER_COLS + _MEMBER_JSON)
-    + ", first_ordinal, last_ordinal, raw, segs) VALUES ("
-    + ",".join("?" * (4 + len(_MEMBER_COLS) + len(_MEMBER_JSON) + 4)) + ")"
-)
-_COV_INSERT = ('INSERT INTO coverages (member_id, file_id, seq, hd01, hd03, hd04, hd05, begin, "end", maint_eff, '
-               "paid_through, plan_id, csr_variant, policy_id, issuer_policy_id, ordinal) "
-               "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
-_CAT_INSERT = ("INSERT INTO categories (member_id, file_id, seq, name, ref_qual, value, amount, date_qual, "
-               "date_from, date_to, ordinal, ref_ordinal, dtp_ordinal) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)")
-
-
-def _member_row(mid: int, file_id: int, txn_id: int, m: MemberRecord) -> tuple[Any, ...]:
-    f = m.fields
-    vals: list[Any] = [mid, file_id, txn_id, m.seq]
-    vals.extend(f.get(c) for c in _MEMBER_COLS)
-    vals.extend(json.dumps(f[c], separators=(",", ":")) if c in f else None for c in _MEMBER_JSON)
-    vals.extend((m.first_ordinal, m.last_ordinal, "\n".join(m.lines),
-                 json.dumps(m.segs, separators=(",", ":"))))
-    return tuple(vals)

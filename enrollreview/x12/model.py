@@ -156,7 +156,8 @@ class MemberBuilder:
             self._header(sid, f)
             return
         m = self.member
-        m.lines.append(seg.text.translate(_CTRL))
+        text = seg.text
+        m.lines.append(text.translate(_CTRL) if "\n" in text or "\r" in text else text)
         m.segs.append([seg.ordinal, loop_path, seg.offset])
         self._member_segment(m, sid, f)
         if not loop_path:  # no walker path (e.g. a segment it could not place): our own reading

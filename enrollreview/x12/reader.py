@@ -141,17 +141,28 @@ def _parse_isa_lenient(
 
 
 def _split(rr: ReadResult) -> Iterator[Segment]:
-    text, term, ele = rr.text, rr.delims.segment, rr.delims.element
+    yield from iter_segments(rr.text, rr.start, len(rr.text), rr.delims, 1, rr.findings, final=True)
+
+
+def iter_segments(
+    text: str, begin: int, end: int, delims: Delimiters, first_ordinal: int, findings: list[Finding],
+    *, final: bool,
+) -> Iterator[Segment]:
+    """Yield the segments of text[begin:end], numbering them from `first_ordinal`.
+
+    `begin` must be the start of a segment (or of blank space before one). With `final`, text after
+    the last terminator is reported as a truncated segment; parallel chunks that end at a segment
+    boundary pass final=False.
+    """
+    term, ele = delims.segment, delims.element
     strip_cr = term == "\n"
-    pos = rr.start
-    n = len(text)
-    ordinal = 0
-    findings = rr.findings
-    while pos < n:
-        stop = min(n, pos + _CHUNK)
+    pos = begin
+    ordinal = first_ordinal - 1
+    while pos < end:
+        stop = min(end, pos + _CHUNK)
         cut = text.rfind(term, pos, stop)
         if cut < 0:
-            cut = text.find(term, stop)
+            cut = text.find(term, stop, end)
             if cut < 0:
                 break
         chunk = text[pos:cut]
@@ -164,14 +175,16 @@ def _split(rr: ReadResult) -> Iterator[Segment]:
             if seg:
                 ordinal += 1
                 yield Segment(ordinal, base + lead, seg, seg.split(ele))
-            elif not raw.strip("\r\n ") and ordinal:
+            elif not raw.strip("\r\n ") and ordinal >= first_ordinal:
                 findings.append(
                     Finding(ordinal, SEGMENT, "EMPTY", "", "An empty segment (two terminators in a row) "
                             "follows this segment; it was skipped.")
                 )
             base += len(raw) + 1
         pos = cut + 1
-    tail = text[pos:]
+    if not final:
+        return
+    tail = text[pos:end]
     if tail.strip(" \t\r\n\x00\x1a"):
         findings.append(
             Finding(ordinal, SEGMENT, "TRUNC", "",

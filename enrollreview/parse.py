@@ -1,0 +1,186 @@
+"""Turn (part of) an 834 file into the rows the store keeps: the CPU-heavy half of an import.
+
+A `ChunkJob` names a byte range that starts at an ST (or the ISA) and ends after an SE, so it can run
+in a worker process beside other chunks of the same file. Ids in the rows are local to the chunk
+(0-based member and transaction numbers); `ingest` adds the store's id offsets in SQL when it writes
+them, in chunk order. The walker of a later chunk is primed with the envelope (ISA, GS) and the ST
+control numbers already seen in its group, so it reports exactly what one walker over the whole file
+would.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .x12.model import MemberBuilder, MemberRecord, TransactionRecord
+from .x12.reader import iter_segments
+from .x12.types import Delimiters, Finding, Segment
+from .x12.walker import Walker
+
+CANCEL_EVERY = 5000  # segments
+
+
+class ChunkCancelled(Exception):
+    pass
+
+
+@dataclass
+class ChunkJob:
+    index: int
+    path: str
+    begin: int
+    end: int
+    first_ordinal: int
+    delims: Delimiters
+    final: bool
+    prefix: list[Segment] = field(default_factory=list)   # ISA and GS in force at `begin`
+    st_ids: list[str] = field(default_factory=list)       # ST02s seen earlier in the same group
+    text: str | None = None                               # in-process: the decoded file
+
+
+@dataclass
+class ChunkResult:
+    index: int
+    txn_rows: list[tuple[Any, ...]]
+    member_rows: list[tuple[Any, ...]]
+    cov_rows: list[tuple[Any, ...]]
+    cat_rows: list[tuple[Any, ...]]
+    finding_rows: list[tuple[Any, ...]]
+    envelope: dict[str, Any]
+    envelope_lines: list[list[Any]]
+    groups: list[dict[str, str]]
+    segments: int
+    members: int
+    transactions: int
+    end_offset: int
+
+
+def segs_json(segs: list[list[Any]]) -> str:
+    """json.dumps for [[ordinal, loop_path, offset], ...], 4x faster (loop paths never need escaping)."""
+    return "[" + ",".join([f'[{o},"{lp}",{off}]' for o, lp, off in segs]) + "]"
+
+
+TXN_COLS = ("isa_control", "gs_control", "gs_version", "gs_functional", "st_id", "st_control", "st_version",
+            "se_count", "se_control", "bgn_purpose", "bgn_ref", "bgn_date", "bgn_time", "bgn_action",
+            "master_policy", "file_effective", "qty_to", "qty_dt", "qty_et", "sponsor_name", "sponsor_id",
+            "payer_name", "payer_id", "broker_name", "broker_id", "tpa_name", "tpa_id")
+MEMBER_COLS = ("ins01", "ins02", "ins03", "ins04", "ins05", "ins08", "ins17", "subscriber_id", "member_id",
+               "issuer_member_id", "issuer_subscriber_id", "payment_tx_id", "group_policy_id", "case_number",
+               "policy_id", "elig_begin", "elig_end", "maint_eff", "amrc", "last_name", "first_name",
+               "middle_name", "prefix", "suffix", "id_qual", "ssn", "other_id", "phone", "email", "address1",
+               "address2", "city", "state", "zip", "county", "dob", "gender", "marital", "race", "has_dmg",
+               "tobacco", "language")
+MEMBER_JSON = ("phones", "old", "mailing", "other_names", "refs", "dates")
+
+
+def _json(v: Any) -> str:
+    import json
+
+    return json.dumps(v, separators=(",", ":"))
+
+
+def _resume_group(walker: Walker, st_ids: list[str]) -> None:
+    """Tell a primed walker which transactions its group already had before this chunk."""
+    fn = getattr(walker, "resume_group", None)
+    if fn is not None:
+        fn(st_ids)
+    else:  # TODO(walker): replace with the public method once the walker has it
+        walker._st_count = len(st_ids)
+        walker._st_ids = list(st_ids)
+
+
+def parse_chunk(job: ChunkJob, cancel: Callable[[], bool] | None = None,
+                progress: Callable[[int, int, int], None] | None = None) -> ChunkResult:
+    """Parse one chunk. `progress(offset, segments, members)` is called every CANCEL_EVERY segments."""
+    if job.text is not None:
+        text = job.text
+    else:
+        with open(job.path, "rb") as fh:
+            text = fh.read().decode("latin-1")
+    d = job.delims
+    txn_rows: list[tuple[Any, ...]] = []
+    member_rows: list[tuple[Any, ...]] = []
+    cov_rows: list[tuple[Any, ...]] = []
+    cat_rows: list[tuple[Any, ...]] = []
+    m_ranges: list[tuple[int, int, int]] = []
+    t_ranges: list[tuple[int, int, int]] = []
+    txn_local: dict[int, int] = {}
+
+    def tid(t: TransactionRecord) -> int:
+        return txn_local.setdefault(t.seq, len(txn_local))
+
+    def on_member(m: MemberRecord, t: TransactionRecord) -> None:
+        mid = len(member_rows)
+        f = m.fields
+        member_rows.append((
+            mid, tid(t), m.seq, *(f.get(c) for c in MEMBER_COLS),
+            *(_json(f[c]) if c in f else None for c in MEMBER_JSON),
+            m.first_ordinal, m.last_ordinal, "\n".join(m.lines), segs_json(m.segs),
+        ))
+        for c in m.coverages:
+            cov_rows.append((mid, c["seq"], c["hd01"], c["hd03"], c["hd04"], c["hd05"], c["begin"], c["end"],
+                             c["maint_eff"], c["paid_through"], c["plan_id"], c["csr_variant"], c["policy_id"],
+                             c["issuer_policy_id"], c["ordinal"]))
+        for c in m.categories:
+            cat_rows.append((mid, c["seq"], c["name"], c["ref_qual"], c["value"], c["amount"], c["date_qual"],
+                             c["date_from"], c["date_to"], c["ordinal"], c.get("ref_ordinal"),
+                             c.get("dtp_ordinal")))
+        m_ranges.append((m.first_ordinal, m.last_ordinal, mid))
+
+    def on_txn(t: TransactionRecord) -> None:
+        f = t.fields
+        local = tid(t)
+        txn_rows.append((local, t.seq, t.member_count, t.first_ordinal, t.last_ordinal, "\n".join(t.lines),
+                         segs_json(t.segs), *(f.get(c) for c in TXN_COLS)))
+        t_ranges.append((t.first_ordinal, t.last_ordinal, local))
+
+    walker = Walker(d)
+    builder = MemberBuilder(d, on_member, on_txn)
+    if job.prefix:
+        for seg in job.prefix:
+            builder.add(seg, walker.step(seg))
+        _resume_group(walker, job.st_ids)
+        walker.findings.clear()
+        builder.envelope_lines.clear()
+        primed_groups = len(builder.groups)
+    else:
+        primed_groups = 0
+    reader_findings: list[Finding] = []
+    nseg = 0
+    step, add = walker.step, builder.add
+    last = job.begin
+    for seg in iter_segments(text, job.begin, job.end, d, job.first_ordinal, reader_findings, final=job.final):
+        add(seg, step(seg))
+        nseg += 1
+        if nseg % CANCEL_EVERY == 0:
+            if cancel is not None and cancel():
+                raise ChunkCancelled()
+            if progress is not None:
+                progress(seg.offset, nseg, len(member_rows))
+        last = seg.offset
+    if job.final:
+        walker.finish()
+    builder.finish()
+
+    starts = [r[0] for r in m_ranges]
+    tstarts = [r[0] for r in t_ranges]
+    finding_rows = []
+    for f in reader_findings + walker.findings:
+        mid = tloc = None
+        i = bisect.bisect_right(starts, f.ordinal) - 1
+        if i >= 0 and m_ranges[i][0] <= f.ordinal <= m_ranges[i][1]:
+            mid = m_ranges[i][2]
+        j = bisect.bisect_right(tstarts, f.ordinal) - 1
+        if j >= 0 and t_ranges[j][0] <= f.ordinal <= t_ranges[j][1]:
+            tloc = t_ranges[j][2]
+        finding_rows.append((tloc, mid, f.ordinal, f.seg_id, f.level, f.code, f.element, f.ele_pos, f.sub_pos,
+                             f.message))
+    return ChunkResult(
+        index=job.index, txn_rows=txn_rows, member_rows=member_rows, cov_rows=cov_rows, cat_rows=cat_rows,
+        finding_rows=finding_rows, envelope=builder.envelope if not job.prefix else {},
+        envelope_lines=builder.envelope_lines, groups=builder.groups[primed_groups:], segments=nseg,
+        members=len(member_rows), transactions=len(txn_rows), end_offset=last,
+    )
