@@ -9,8 +9,6 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from .phi import mask_ssn
-
 RELATIONSHIPS = {
     "18": "self", "01": "spouse", "53": "life partner", "19": "child", "15": "ward", "17": "stepchild",
     "09": "adopted child", "10": "foster child", "03": "father or mother", "04": "grandparent",

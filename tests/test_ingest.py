@@ -40,7 +40,7 @@ def make_834(n_members: int, ctl: int = 1) -> str:
     """An exchange-style file: one ST per member."""
     out = [ENV.format(ctl=f"{ctl:09d}", ctl_gs=ctl)]
     for n in range(1, n_members + 1):
-        body = ["BGN*00*REF{n}*20260101*0600****2~".format(n=n), "N1*P5*SPONSOR*FI*123456789~",
+        body = [f"BGN*00*REF{n}*20260101*0600****2~", "N1*P5*SPONSOR*FI*123456789~",
                 "N1*IN*ISSUER*FI*987654321~", *member_block(n)]
         out.append(f"ST*834*{n:04d}*005010X220A1~\n")
         out.extend(s + "\n" for s in body)
@@ -113,7 +113,7 @@ def test_raw_segments_point_at_the_file_bytes(db, corpus):
         lines = raw.split("\n")
         assert len(lines) == len(segs)
         assert lines[0].startswith("INS")
-        for line, (ordinal, loop, offset) in zip(lines, segs, strict=True):
+        for line, (_ordinal, loop, offset) in zip(lines, segs, strict=True):
             assert data[offset:offset + len(line)] == line
             assert loop.startswith("2000")
     ordinals = [o for _, s in rows for o, _, _ in json.loads(s)]
