@@ -618,6 +618,7 @@ def _of(index: list[Seen], policy: str | None) -> list[Seen]:
 def test_quality_set_shape(quality: tuple[list[tuple[str, str]], dict]) -> None:
     files, truth = quality
     assert [n for n, _ in files] == [f["name"] for f in truth["files"]]
+    assert [n for n, _ in files] == sorted(n for n, _ in files)  # a folder import sorts by name
     assert truth["clean_groups"] == 130
     cats = Counter(e["category"] for e in truth["expected"])
     assert set(cats) == set(G.CATEGORY_BY_PREFIX.values()) and sum(cats.values()) >= 30

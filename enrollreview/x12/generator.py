@@ -1182,7 +1182,8 @@ class FileSpec:
         if self.sender == FFE_SENDER:
             return f"{self.sender}.{self.receiver}.I834.{stamp}"
         if self.receiver == FFE_SENDER:
-            return f"{self.sender}.DSH.IC834.{stamp}"
+            # Inbound: TPID.DSH.IC834...; the "TP" prefix also makes it sort after the FFE files.
+            return f"TP{self.sender}.DSH.IC834.{stamp}"
         return f"{self.sender}.{self.receiver}.834.{stamp}"
 
     def render(self, *, delimiters: Delimiters = Delimiters(), line_breaks: bool = True) -> str:
@@ -2233,10 +2234,11 @@ def _quiet_cases(b: SetBuilder, *, employer_file: bool = True, inbound_file: boo
     )
 
     if employer_file:
+        # Anchored after the last FFE file so that names sort in delivery order.
         emp = b.extra(
-            min(2, last),
+            last,
             FileSpec(
-                b.slots[min(2, last)].file_date + timedelta(hours=3),
+                b.slots[last].file_date + timedelta(hours=1),
                 sender="FABRIKAMHR",
                 receiver=b.receiver,
                 employer_style=True,
@@ -2319,7 +2321,8 @@ def build_quality_set(
     Contains ``clean`` clean enrollment groups, one instance of every injection in ``injections``
     (default: the whole catalogue) and the legitimate cases that must stay quiet.
 
-    Returns ``([(file name, text), ...], ground_truth)``; ground truth is JSON-able: ``files``,
+    Files come in delivery order (their names also sort in that order). Returns
+    ``([(file name, text), ...], ground_truth)``; ground truth is JSON-able: ``files``,
     ``expected`` (one dict per injected problem: rule, category, injection, file, policy_id,
     member_id, note, also) and ``quiet`` (case, file, policy_id, member_ids, note).
     """
@@ -2446,8 +2449,11 @@ def write_set(outdir: str | Path, files: Sequence[tuple[str, str]], truth: dict[
     for name, text in files:
         (out / name).write_bytes(text.encode("ascii"))
         paths.append(out / name)
-    (out / "ground-truth.json").write_text(json.dumps(truth, indent=2) + "\n", encoding="ascii")
-    return paths + [out / "ground-truth.json"]
+    # In a subfolder, so that importing OUTDIR as a folder only meets 834 files.
+    truth_path = out / "truth" / "ground-truth.json"
+    truth_path.parent.mkdir(exist_ok=True)
+    truth_path.write_text(json.dumps(truth, indent=2) + "\n", encoding="ascii")
+    return paths + [truth_path]
 
 
 # ---------------------------------------------------------------------------------------------
