@@ -1,0 +1,94 @@
+"""Import speed: generated 834 files of 1,000 / 10,000 / 100,000 members.
+
+For each file it prints seconds, segments/s, MB/s and peak RSS of a full import (TR3 findings and
+business rules; the rule time also on its own), the plain `str.split` tokenizing floor and the ratio
+to it, and at 10,000 members the time pyx12's own validator takes. Each import runs in a fresh
+process so its peak RSS is its own (worker processes are reported separately).
+
+    python -m benchmarks.ingest_bench [--sizes 1000,10000,100000] [--style employer|exchange] [--no-pyx12]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def _import_once(path: str, db: str) -> None:
+    """Child mode: import one file and print figures as JSON."""
+    from enrollreview.ingest import import_file
+    from enrollreview.store import open_db
+
+    store = open_db(db)
+    t0 = time.perf_counter()
+    res = import_file(store, path)
+    wall = time.perf_counter() - t0
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(json.dumps({"status": res.status, "seconds": wall, "rules": res.rule_seconds, "members": res.members,
+                      "segments": res.segments, "findings": res.findings, "flags": res.flags,
+                      "rss_mb": own, "worker_rss_mb": kids}))
+
+
+def split_floor(path: Path) -> tuple[float, int]:
+    t0 = time.perf_counter()
+    text = path.read_bytes().decode("latin-1")
+    n = 0
+    for seg in text.split("~"):
+        seg = seg.lstrip("\r\n")
+        if seg:
+            seg.split("*")
+            n += 1
+    return time.perf_counter() - t0, n
+
+
+def pyx12_seconds(path: Path) -> float:
+    from enrollreview.x12.pyx12_ref import run_pyx12
+
+    t0 = time.perf_counter()
+    run_pyx12(path.read_bytes())
+    return time.perf_counter() - t0
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(prog="ingest_bench")
+    ap.add_argument("--sizes", default="1000,10000,100000")
+    ap.add_argument("--style", default="employer", choices=["employer", "exchange"])
+    ap.add_argument("--no-pyx12", action="store_true")
+    args = ap.parse_args(argv)
+    from enrollreview.x12.generator import write_benchmark_file
+
+    print(f"ingest benchmark ({args.style} style), {os.cpu_count()} cores, Python {sys.version.split()[0]}")
+    print(f"{'members':>8} {'segments':>10} {'MB':>6} {'import s':>9} {'rules s':>8} {'seg/s':>9} {'MB/s':>6} "
+          f"{'RSS MB':>7} {'workers':>8} {'split s':>8} {'x floor':>8} {'pyx12 s':>8}")
+    with tempfile.TemporaryDirectory() as tmp:
+        for size in (int(s) for s in args.sizes.split(",")):
+            path = Path(tmp) / f"bench{size}.834"
+            write_benchmark_file(path, members=size, seed=7, style=args.style)
+            mb = path.stat().st_size / 1e6
+            db = str(Path(tmp) / f"bench{size}.sqlite")
+            out = subprocess.run([sys.executable, "-m", "benchmarks.ingest_bench", "--child", str(path), db],
+                                 capture_output=True, text=True, check=True)
+            r = json.loads(out.stdout.strip().splitlines()[-1])
+            floor, _ = split_floor(path)
+            pyx = ""
+            if size == 10000 and not args.no_pyx12:
+                pyx = f"{pyx12_seconds(path):8.1f}"
+            print(f"{r['members']:>8,} {r['segments']:>10,} {mb:>6.1f} {r['seconds']:>9.2f} {r['rules']:>8.2f} "
+                  f"{r['segments'] / r['seconds']:>9,.0f} {mb / r['seconds']:>6.2f} {r['rss_mb']:>7.0f} "
+                  f"{r['worker_rss_mb']:>8.0f} {floor:>8.2f} {r['seconds'] / floor:>8.1f} {pyx:>8}",
+                  flush=True)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 4 and sys.argv[1] == "--child":
+        _import_once(sys.argv[2], sys.argv[3])
+    else:
+        main(sys.argv[1:])
