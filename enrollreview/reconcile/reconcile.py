@@ -47,6 +47,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from ..phi import mask_ssn
+from ..review.statuses import NEEDS_CALL_BACK, NEW
 from .normalize import (
     amount_cents,
     cents_to_text,
@@ -415,9 +416,10 @@ class _Ctx:
 
     def flag(self, fp: str, rule: str, severity: str, *, member_id: int | None, person_id: int | None,
              policy_id: str | None, file_id: int | None, message: str, segments: list[dict[str, Any]],
-             roster_row_id: int | None) -> None:
+             roster_row_id: int | None, status: str = NEW) -> None:
+        """Queue one flag; `status` applies only when the flag is new (a clerk's status is kept)."""
         self.flags.append((fp, rule, CATEGORY, severity, member_id, person_id, policy_id, file_id, message,
-                           NEXT_STEP[rule], json.dumps(segments), "[]", "new", self.now, self.now,
+                           NEXT_STEP[rule], json.dumps(segments), "[]", status, self.now, self.now,
                            roster_row_id))
 
 
@@ -436,7 +438,7 @@ def _miss01(db: Database, ctx: _Ctx) -> int:
                f"{STATUS_WORDS.get(status, status)}, benefit start {start}), but no 834 for this person "
                "was ever received.")
         ctx.flag(fp, "MISS-01", "error", member_id=None, person_id=None, policy_id=pol, file_id=None,
-                 message=msg, segments=[], roster_row_id=rid)
+                 message=msg, segments=[], roster_row_id=rid, status=NEEDS_CALL_BACK)
         ctx.disc.append((ctx.roster_id, "MISS-01", rid, None, None, "enrolled", "no 834 received", fp))
     return len(rows)
 
@@ -516,6 +518,8 @@ def _miss03(db: Database, ctx: _Ctx, as_of: _dt.date) -> tuple[int, dict[str, in
         ctx.flag(fp, "MISS-03", sev, member_id=p["sid"], person_id=p["person_id"], policy_id=p["pol"] or None,
                  file_id=p["file_id"], message=msg, segments=segs, roster_row_id=p["rid"])
         for k, ex, ours in diffs:
+            if k == "ssn":  # kept in full in the store; masked wherever it is shown
+                ex, ours = p["r_ssn"], p["ssn"]
             ctx.disc.append((ctx.roster_id, "MISS-03", p["rid"], p["sid"], k, ex, ours, fp))
     return len(mismatched), dict(by_field), pending_ok
 
