@@ -108,6 +108,15 @@ def member_row(db: Any, member_id: str, file_id: int | None = None) -> int:
     return r[0]
 
 
+def segment_ordinal(db: Any, member_row_id: int, seg_id: str) -> int:
+    """The file ordinal of a member's first segment with this id (as the engine would name it)."""
+    raw, segs = db.execute("SELECT raw, segs FROM members WHERE id = ?", [member_row_id]).fetchone()
+    for line, (ordinal, _loop, _off) in zip(raw.split("\n"), json.loads(segs), strict=True):
+        if line.split("*")[0] == seg_id:
+            return ordinal
+    raise AssertionError(seg_id)
+
+
 def raise_flag(db: Any, member_row_id: int, rule: str = "DQ-05", *, category: str = "data_quality",
                severity: str = "error", message: str = "Date of birth is in the future",
                subject: str | None = None, file_id: int | None = None,
@@ -145,7 +154,7 @@ def standard_store(db: Any, tmp_path: Path) -> dict[str, Any]:
     f2 = import_text(db, tmp_path, make_834([CARA], control=12), "osterhagen.834")
     a, b, c = member_row(db, "M0001"), member_row(db, "M0002"), member_row(db, "M0003")
     fa = raise_flag(db, a, "DQ-05", message="Date of birth 2080-02-14 is in the future",
-                    segments=[{"ordinal": 14, "element": "DMG02"}])
+                    segments=[{"ordinal": segment_ordinal(db, a, "DMG"), "element": "DMG02"}])
     fb = raise_flag(db, b, "FAM-08", category="family", severity="warning",
                     message="Spouse is younger than 14")
     fc = raise_flag(db, c, "FIN-03", category="subsidy", message="APTC 900.00 is more than the premium 500.00")

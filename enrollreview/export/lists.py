@@ -10,9 +10,11 @@ SSNs are masked (***-**-1234) unless `show_ssn` is given; the caller audits that
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import json
 import secrets
+import sqlite3
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -212,9 +214,6 @@ def callbacks(db: Database, filters: Filters | None = None, *, show_ssn: bool = 
         WHERE {cond}""", params)
     conn.execute(f"CREATE INDEX {tmp}_k ON {tmp.split('.')[1]}(k)")
 
-    def close() -> None:
-        conn.execute(f"DROP TABLE IF EXISTS {tmp}")
-
     count = conn.execute(f"SELECT COUNT(DISTINCT k) FROM {tmp}").fetchone()[0]
     sev = SEV_ORDER.format(a="s")
     cur = conn.execute(f"""
@@ -236,6 +235,16 @@ def callbacks(db: Database, filters: Filters | None = None, *, show_ssn: bool = 
               FROM {tmp} t GROUP BY k) g
         JOIN members m ON m.id = g.mrow JOIN files fl ON fl.id = m.file_id
         ORDER BY g.due IS NULL, g.due, g.opened, m.last_name, m.first_name, g.k""")
+    closed = []
+
+    def close() -> None:
+        """Finish early or late: close the cursor, drop the working table (idempotent)."""
+        if closed:
+            return
+        closed.append(True)
+        with contextlib.suppress(sqlite3.Error):
+            cur.close()
+            conn.execute(f"DROP TABLE IF EXISTS {tmp}")
 
     def rows() -> Iterator[tuple[Any, ...]]:
         try:
@@ -249,7 +258,6 @@ def callbacks(db: Database, filters: Filters | None = None, *, show_ssn: bool = 
                        parse_iso_date(dob) or (dob or ""), _ssn(ssn, show_ssn), reasons or "", rules or "",
                        ids or "", file or "")
         finally:
-            cur.close()
             close()
 
     return ListData("callbacks", "Call-back list", CALLBACK_COLUMNS, count, rows(), close)
@@ -367,9 +375,13 @@ def followups(db: Database, filters: Filters | None = None, *, show_ssn: bool = 
                        message or "", st.label(status) if status else "", file or "", parse_iso_date(received),
                        seg_ref, flag_id, who or "", parse_iso_date(when))
         finally:
+            close()
+
+    def close() -> None:
+        with contextlib.suppress(sqlite3.Error):
             cur.close()
 
-    return ListData("followups", "Follow-up list for the exchange", FOLLOWUP_COLUMNS, count, rows())
+    return ListData("followups", "Follow-up list for the exchange", FOLLOWUP_COLUMNS, count, rows(), close)
 
 
 # ---------------------------------------------------------------------------------------------- summary
@@ -402,7 +414,8 @@ def summary(db: Database, filters: Filters | None = None, *, show_ssn: bool = Fa
     cond, params = f.sql("g", resolved=False)
     cats = ", ".join(f"SUM(g.category = '{c}')" for c in CATEGORIES)
     sevs = ", ".join(f"SUM(g.severity = '{s}')" for s in SEVERITIES)
-    stats = ", ".join(f"SUM(g.resolved_at IS NULL AND COALESCE(g.status, 'new') = '{s}')" for s in st.STATUSES)
+    stats = ", ".join(f"SUM(g.id IS NOT NULL AND g.resolved_at IS NULL AND COALESCE(g.status, 'new') = '{s}')"
+                      for s in st.STATUSES)
     agg = (f"COUNT(g.id), COUNT(DISTINCT g.member_id), "
            f"COUNT(DISTINCT CASE WHEN g.severity = 'error' THEN g.member_id END), {cats}, {sevs}, {stats}, "
            f"SUM(g.resolved_at IS NOT NULL)")

@@ -79,6 +79,8 @@ def export(db: Database, kind: str, fmt: str, out: str | os.PathLike[str], *, fi
     tmp = dest.with_name(f".{dest.name}.{secrets.token_hex(4)}.part")
     fd = -1
     try:
+        if cancel is not None and cancel():
+            raise Cancelled()
         fd = create_private(tmp)
         about = [("List", data.title), ("Created (UTC)", utcnow()[:19].replace("T", " ")), ("Created by", who),
                  ("Filters", filters.describe()), ("Rows", str(data.count)),
