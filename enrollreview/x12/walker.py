@@ -267,7 +267,8 @@ class _Seg(_Node):
         "syntax",
         "vcache",
         "is_dtp",
-        "types_at",
+        "plan",
+        "tail",
     )
 
     key_idx: int
@@ -277,10 +278,11 @@ class _Seg(_Node):
     loop_label: str
     elems: tuple[_Ele | _Comp, ...]
     cc: int
-    syntax: tuple[tuple[str, tuple[int, ...]], ...]
+    syntax: tuple[tuple[str, tuple[int, ...], str], ...]
     vcache: dict[str, tuple[_Rec, ...]]
     is_dtp: bool
-    types_at: tuple[tuple[str, ...], ...]
+    plan: tuple[tuple[int, Any, bool], ...]
+    tail: tuple[tuple[_Rec, ...], ...]
 
 
 class _Compiled:
@@ -303,6 +305,14 @@ class _Compiled:
         self.ctl_root = self._build_root(ctl)
         self.nslots = len(self.slots)
         self._finish_resets()
+        segs = [n for n in self.all_nodes if isinstance(n, _Seg)]
+        # Walk programs are keyed on element 01 only for ids some node qualifies by element 01;
+        # ids qualified elsewhere (none in these maps) are traced every time.
+        self.keyed_ids = frozenset(n.id for n in segs if n.key_idx)
+        self.uncacheable_ids = frozenset(
+            n.id for n in segs if n.key_idx and not (n.key_idx == 1 and n.key_sub is None)
+        )
+        self.programs: dict[tuple[Any, str, str | None], Any] = {}
         self.ctl_isa = self._find(self.ctl_root, ["ISA_LOOP", "ISA"])
         self.ctl_gs = self._find(self.ctl_root, ["ISA_LOOP", "GS_LOOP", "GS"])
         self.map_gs = self._find(self.root, ["ISA_LOOP", "GS_LOOP", "GS"])
@@ -383,7 +393,6 @@ class _Compiled:
             seg.key_idx, seg.key_sub, seg.key_codes = key[1], key[2], key[0]._valid_codes_set
         icvn = m.icvn or "00401"
         elems: list[_Ele | _Comp] = []
-        types_at: list[tuple[str, ...]] = []
         type_list: list[str] = []
         for child in src.children:
             if child.is_composite():
@@ -391,16 +400,33 @@ class _Compiled:
                 elems.append(_Comp(child, subs))
             else:
                 ele = _Ele(child, m.ext_codes, self.charset, icvn, None)
+                # segment_if.is_valid_errors checks a 1251 value against the codes of the 1250
+                # elements before it (DMG02 against DMG01's 'D8'); that list is static.
                 if child.data_ele == "1251" and type_list:
                     ele.static_types = tuple(type_list)
                 if child.data_ele == "1250":
                     type_list.extend(child.valid_codes)
                 elems.append(ele)
-            types_at.append(())
         seg.elems = tuple(elems)
-        seg.types_at = tuple(types_at)
         seg.cc = len(elems)
-        seg.syntax = tuple((s[0], tuple(int(x) for x in s[1:])) for s in src.syntax)
+        seg.plan = tuple((i + 1, e, isinstance(e, _Comp)) for i, e in enumerate(elems))
+        # Errors for elements missing at the end of the segment, for each possible element count.
+        tails: list[tuple[_Rec, ...]] = []
+        for m0 in range(seg.cc + 1):
+            recs: list[_Rec] = []
+            for e in elems[m0:]:
+                if isinstance(e, _Comp):
+                    if e.usage == "R":
+                        recs.append((False, "1", None, f"{e.refdes} ({e.name}) is required but missing"))
+                else:
+                    recs += _ele_recs(e, e.empty_errs)
+            tails.append(tuple(recs))
+        seg.tail = tuple(tails)
+        syn = []
+        for s0 in src.syntax:
+            idx = tuple(int(x) for x in s0[1:])
+            syn.append((s0[0], idx, _syntax_message(src.id, s0[0], idx)))
+        seg.syntax = tuple(syn)
         seg.vcache = {}
         seg.is_dtp = src.id == "DTP"
         return seg
@@ -501,97 +527,99 @@ def _check_comp(c: _Comp, raw: str | None, sub: str) -> tuple[_Rec, ...]:
     return res
 
 
-def _syntax(sid: str, rule: tuple[str, tuple[int, ...]], present: list[bool]) -> str | None:
-    """syntax.is_syntax_valid; returns a plain message when the rule is broken."""
-    code, idx = rule
-    n = len(present)
-
-    def has(i: int) -> bool:
-        return i <= n and present[i - 1]
-
+def _syntax_message(sid: str, code: str, idx: tuple[int, ...]) -> str:
     def names(ix: Iterable[int]) -> str:
         lst = [f"{sid}{i:02d}" for i in ix]
         return lst[0] if len(lst) == 1 else ", ".join(lst[:-1]) + " or " + lst[-1]
 
     if len(idx) < 2:
         return f"{sid}: syntax rule {code} of the map is malformed"
-    count = sum(1 for i in idx if has(i))
     if code == "P":
-        if count not in (0, len(idx)):
-            return f"{' and '.join(f'{sid}{i:02d}' for i in idx)} must be given together (some are missing)"
-    elif code == "R":
-        if count == 0:
-            return f"At least one of {names(idx)} is required"
-    elif code == "E":
-        if count > 1:
-            return f"Only one of {names(idx)} may be given"
-    elif code == "C":
-        if has(idx[0]) and sum(1 for i in idx[1:] if has(i)) != len(idx) - 1:
-            return f"{sid}{idx[0]:02d} is given, so {' and '.join(f'{sid}{i:02d}' for i in idx[1:])} required"
-    elif code == "L":
-        if n > idx[0] - 1 and present[idx[0] - 1] and not any(has(i) for i in idx[1:]):
-            return f"{sid}{idx[0]:02d} is given, so at least one of {names(idx[1:])} is required"
-    else:
-        return f"{sid}: unknown syntax rule {code} in the map"
-    return None
+        return f"{' and '.join(f'{sid}{i:02d}' for i in idx)} must be given together (some are missing)"
+    if code == "R":
+        return f"At least one of {names(idx)} is required"
+    if code == "E":
+        return f"Only one of {names(idx)} may be given"
+    if code == "C":
+        return f"{sid}{idx[0]:02d} is given, so {' and '.join(f'{sid}{i:02d}' for i in idx[1:])} required"
+    if code == "L":
+        return f"{sid}{idx[0]:02d} is given, so at least one of {names(idx[1:])} is required"
+    return f"{sid}: unknown syntax rule {code} in the map"
+
+
+def _syntax_broken(code: str, idx: tuple[int, ...], fields: list[str], sub: str, is_isa: bool) -> bool:
+    """syntax.is_syntax_valid: True when the rule is broken. An element counts when its text,
+    components stripped, is not empty (pyx12 Segment.get_value() != '')."""
+    n = len(fields) - 1
+    if len(idx) < 2:
+        return True
+    count = 0
+    first = False
+    for k, i in enumerate(idx):
+        if i <= n:
+            f = fields[i]
+            if f and (is_isa or f.strip(sub)):
+                count += 1
+                if k == 0:
+                    first = True
+    if code == "P":
+        return count != 0 and count != len(idx)
+    if code == "R":
+        return count == 0
+    if code == "E":
+        return count > 1
+    if code == "C":
+        return first and count - 1 != len(idx) - 1
+    if code == "L":
+        return first and count == 1
+    return True
 
 
 def _validate(node: _Seg, fields: list[str], sub: str, is_isa: bool) -> tuple[_Rec, ...]:
     """All element/segment errors pyx12 reports for this segment at this map node."""
     n = len(fields) - 1
     cc = node.cc
-    sid = fields[0]
     out: list[_Rec] = []
     if n > cc:
-        out.append((False, "3", None, f"{sid} has {n} elements; at most {cc} allowed"))
+        out.append((False, "3", None, f"{fields[0]} has {n} elements; at most {cc} allowed"))
+    m = n if n < cc else cc
     dtype: tuple[str, ...] = ()
-    elems = node.elems
-    for i in range(min(n, cc)):
-        child = elems[i]
-        raw = fields[i + 1]
-        if isinstance(child, _Comp):
+    is_dtp = node.is_dtp
+    for i, child, is_comp in node.plan[:m]:
+        raw = fields[i]
+        if is_comp:
             if sub in raw and raw.count(sub) + 1 > child.n and child.usage != "N":
                 # pyx12 raises IndexError here (map_if/_segment.py); we report it instead.
                 out.append((False, "3", None, f"{child.refdes} has too many components"))
-            out += _check_comp(child, raw, sub)
+            recs = _check_comp(child, raw, sub)
+            if recs:
+                out += recs
             continue
-        if i == 1 and node.is_dtp:
+        if is_dtp and i == 2:
             fv = _fmt(raw, sub)
             if fv in _DTP_TYPES:
                 dtype = (fv,)
-        if not is_isa and sub in raw:
-            out.append(
-                (
-                    True,
-                    "6",
-                    child,
-                    f"{child.refdes} '{_fmt(raw, sub)}' contains the component separator '{sub}'",
-                )
-            )
-            continue
         if raw == "":
             if child.empty_errs:
                 out += _ele_recs(child, child.empty_errs)
-            continue
-        types = dtype if (i == 2 and node.is_dtp) else child.static_types
-        errs = child.check(raw, types)
-        if errs:
-            out += _ele_recs(child, errs)
-    for i in range(min(n, cc), cc):
-        child = elems[i]
-        if isinstance(child, _Comp):
-            out += _check_comp(child, None, sub)
-        elif child.empty_errs:
-            out += _ele_recs(child, child.empty_errs)
-    if node.syntax:
-        if is_isa:
-            present = [f != "" for f in fields[1:]]
+        elif sub in raw and not is_isa:
+            shown = _fmt(raw, sub)
+            out.append(
+                (True, "6", child, f"{child.refdes} '{shown}' contains the component separator '{sub}'")
+            )
         else:
-            present = [f != "" and f.strip(sub) != "" for f in fields[1:]]
-        for rule in node.syntax:
-            msg = _syntax(sid, rule, present)
-            if msg is not None:
-                out.append((False, "10" if rule[0] == "E" else "2", None, msg))
+            r = child.cache.get(raw)
+            if r is None or (is_dtp and i == 3):
+                types = dtype if (is_dtp and i == 3) else child.static_types
+                r = child.check(raw, types)
+            if r:
+                out += _ele_recs(child, r)
+    if m < cc:
+        out += node.tail[m]
+    if node.syntax:
+        for code, idx, msg in node.syntax:
+            if _syntax_broken(code, idx, fields, sub, is_isa):
+                out.append((False, "10" if code == "E" else "2", None, msg))
     return tuple(out)
 
 
@@ -647,7 +675,6 @@ class Walker:
         self._sid = ""
         self._fields: list[str] = []
         self._v1: str | None = None
-        self._missing: list[tuple[_Seg, str, int]] = []
         self._pending: list[tuple[str, bool, str]] = []
 
     # -- public -----------------------------------------------------------------------------------------
@@ -690,7 +717,8 @@ class Walker:
             else:
                 self._v1 = None
             node = self._walk(orig)
-            self._apply_walk_errors()
+            if self._pending:
+                self._apply_walk_errors()
         if node is None:
             return orig.loop_path
         if sid == "ISA":
@@ -971,7 +999,7 @@ class Walker:
             if has_node:
                 self._add_seg(line, sid)
             self._seg_error(code, msg, line, sid)
-        self._pending = []
+        self._pending.clear()
 
     def _apply_segment_errors(self, node: _Seg, fields: list[str], text: str, is_isa: bool) -> None:
         # Results depend on the separators too; two fixed-width characters keep the key unambiguous.
@@ -996,154 +1024,195 @@ class Walker:
             else:
                 self._seg_error("8", msg, None, sid)
 
-    # -- map_walker.walk_tree ---------------------------------------------------------------------
-    def _match(self, node: _Seg) -> bool:
+    # -- map_walker.walk_tree, replayed from a cached program ------------------------------------------
+    def _walk(self, orig: _Seg) -> _Seg | None:
+        """walk_tree.walk_errors: the node the segment lands on (None: not found); errors -> _pending."""
+        c = self._c
+        sid = self._sid
+        key = (orig, sid, self._v1 if sid in c.keyed_ids else None)
+        prog = c.programs.get(key)
+        if prog is None:
+            prog = _Trace(sid, self._fields, self._sub).run(orig)
+            if sid not in c.uncacheable_ids:
+                if len(c.programs) >= _PROGRAM_LIMIT:
+                    c.programs.clear()
+                c.programs[key] = prog
+        kind, target, loop, checks = prog
+        counts = self._counts
+        # The 'mandatory missing' checks read the counters as they were before this segment.
+        missed = [msg for slot, msg in checks if counts[slot] < 1] if checks else None
+        pending = self._pending
+        if kind == _P_SEG:
+            assert target is not None
+            counts[target.slot] += 1
+            if target.usage == "N":
+                pending.append(
+                    ("2", False, f"Segment {target.id} is not used in this guide (not allowed here)")
+                )
+            elif counts[target.slot] > target.max_repeat:
+                pending.append(
+                    (
+                        "5",
+                        True,
+                        f"Segment {sid} appears {counts[target.slot]} times here; "
+                        f"at most {target.max_repeat} allowed",
+                    )
+                )
+        elif kind == _P_ENTER:
+            assert target is not None and loop is not None
+            if loop.usage == "N":
+                pending.append(("2", False, f"Loop {loop.id} ({loop.name}) is not used in this guide"))
+            else:
+                rng = loop.reset
+                if isinstance(rng, slice):
+                    counts[rng] = loop.reset_zeros
+                else:
+                    for s in rng:
+                        counts[s] = 0
+                counts[loop.slot] += 1
+                if counts[loop.slot] > loop.max_repeat:
+                    pending.append(
+                        (
+                            "4",
+                            True,
+                            f"Loop {loop.id} ({loop.name}) repeats {counts[loop.slot]} times; "
+                            f"at most {loop.max_repeat} allowed",
+                        )
+                    )
+            counts[target.slot] += 1
+        elif kind == _P_NONE:
+            if sid == "HL":
+                shown = "*".join(self._fields)
+            else:
+                v01 = self._get(self._fields, 1)
+                shown = f"{sid}*{v01}" if v01 is not None else sid
+            pending.append(("1", True, f"Segment {shown} is not allowed here ({orig.loop_label})"))
+            return None
+        else:
+            return None
+        if missed:
+            for msg in missed:
+                pending.append(("3", True, msg))
+        return target
+
+
+_P_SEG, _P_ENTER, _P_NONE, _P_LOST = 0, 1, 2, 3
+_PROGRAM_LIMIT = 100000
+# (kind, landing segment, loop entered, 'mandatory missing' checks as (counter slot, message))
+_Program = tuple[int, "_Seg | None", "_Loop | None", tuple[tuple[int, str], ...]]
+
+
+class _Trace:
+    """One run of pyx12's walk_tree search over the compiled map, without touching any counter.
+
+    Which node a segment lands on, and which loops/segments pyx12 looks at on the way, depend only on
+    the start node and the segment (its id and qualifier); only the "mandatory missing" decisions
+    and the repeat counts depend on counters. So the search result is a program, cached per
+    (start node, segment id, qualifier) and replayed against the counters by Walker._walk.
+    """
+
+    __slots__ = ("sid", "fields", "sub", "v1", "misses")
+
+    def __init__(self, sid: str, fields: list[str], sub: str) -> None:
+        self.sid = sid
+        self.fields = fields
+        self.sub = sub
+        self.v1 = _fmt(fields[1], sub) if len(fields) > 1 else None
+        # (counter slot that must be 0, segment node the error is filed against, message)
+        self.misses: list[tuple[int, _Seg, str]] = []
+
+    def match(self, node: _Seg) -> bool:
         """segment_if.is_match."""
-        if node.id != self._sid:
+        if node.id != self.sid:
             return False
         if node.key_idx == 0:
             return True
         if node.key_idx == 1 and node.key_sub is None:
-            return self._v1 in node.key_codes
-        fields = self._fields
+            return self.v1 in node.key_codes
+        fields = self.fields
         if node.key_idx >= len(fields):
             return None in node.key_codes
         raw = fields[node.key_idx]
         if node.key_sub is None:
-            return _fmt(raw, self._sub) in node.key_codes
-        parts = [raw] if self._sid == "ISA" else raw.split(self._sub)
+            return _fmt(raw, self.sub) in node.key_codes
+        parts = [raw] if self.sid == "ISA" else raw.split(self.sub)
         val = parts[node.key_sub - 1] if node.key_sub - 1 < len(parts) else None
         return val in node.key_codes
 
-    def _walk(self, orig: _Seg) -> _Seg | None:
-        self._missing = []
-        self._pending = []
+    def run(self, orig: _Seg) -> _Program:
         node_pos = orig.pos
         loop = orig.parent
         assert loop is not None
         while True:
-            found = self._scan(loop, node_pos, orig)
+            found = self.scan(loop, node_pos)
             if found is not None:
-                return found
+                break
             if loop.kind == _ROOT:
-                self._not_found(orig)
-                return None
+                return (_P_NONE, None, None, ())
             node_pos = loop.pos
-            parent = loop.parent
-            assert parent is not None
-            loop = parent
+            assert loop.parent is not None
+            loop = loop.parent
+        kind, target, entered = found
+        if kind == _P_SEG:
+            # _try_match_segment_child drops misses "equal" to the match (same id and parent id:
+            # REF*1L satisfies a missing REF*0F) and _flush_mandatory_segs keeps those at its position.
+            assert target is not None
+            checks = tuple(
+                (slot, msg)
+                for slot, node, msg in self.misses
+                if node.eqkey != target.eqkey and node.pos != target.pos
+            )
+        elif kind == _P_ENTER:
+            checks = tuple((slot, msg) for slot, _node, msg in self.misses)
+        else:
+            checks = ()
+        return (kind, target, entered, checks)
 
-    def _scan(self, loop: _Loop, node_pos: int, orig: _Seg) -> _Seg | None:
-        counts = self._counts
+    def scan(self, loop: _Loop, node_pos: int) -> tuple[int, _Seg | None, _Loop | None] | None:
         children = loop.children
-        sid = self._sid
         for k in range(bisect_left(loop.poses, node_pos), len(children)):
             child = children[k]
-            if child.kind == _SEG:
-                assert isinstance(child, _Seg)
-                if child.id == sid and self._match(child):
-                    if loop.kind == _LOOP and self._is_loop_match(loop):
-                        return self._goto(loop)
-                    counts[child.slot] += 1
-                    self._check_seg_usage(child)
-                    if self._missing:
-                        key = child.eqkey
-                        self._missing = [m for m in self._missing if m[0].eqkey != key]
-                        self._flush(child.pos)
-                    return child
-                if child.usage == "R" and counts[child.slot] < 1:
-                    self._missing.append(
-                        (
-                            child,
-                            "3",
-                            f"Required segment {child.id} ({child.name}) is missing in {child.loop_label}",
-                        )
-                    )
-            else:
-                assert isinstance(child, _Loop)
-                if self._is_loop_match(child):
-                    return self._goto(child)
+            if isinstance(child, _Seg):
+                if self.match(child):
+                    if loop.kind == _LOOP and self.is_loop_match(loop):
+                        return self.goto(loop)
+                    return (_P_SEG, child, None)
+                if child.usage == "R":
+                    msg = f"Required segment {child.id} ({child.name}) is missing in {child.loop_label}"
+                    self.misses.append((child.slot, child, msg))
+            elif isinstance(child, _Loop) and self.is_loop_match(child):
+                return self.goto(child)
         return None
 
-    def _is_loop_match(self, loop: _Loop) -> bool:
+    def is_loop_match(self, loop: _Loop) -> bool:
         first = loop.first
         if first is None:
             return False
-        if first.kind == _LOOP:
-            for child in loop.children:
-                if child.kind == _LOOP and self._is_loop_match(child):  # type: ignore[arg-type]
-                    return True
-            return False
+        if isinstance(first, _Loop):
+            return any(isinstance(c, _Loop) and self.is_loop_match(c) for c in loop.children)
         assert isinstance(first, _Seg)
-        if first.id == self._sid and self._match(first):
+        if self.match(first):
             return True
-        if loop.usage == "R" and self._counts[loop.slot] < 1:
-            self._missing.append((first, "3", f"Required loop {loop.id} ({loop.name}) is missing"))
+        if loop.usage == "R":
+            self.misses.append((loop.slot, first, f"Required loop {loop.id} ({loop.name}) is missing"))
         return False
 
-    def _goto(self, loop: _Loop) -> _Seg | None:
+    def goto(self, loop: _Loop) -> tuple[int, _Seg | None, _Loop | None]:
+        found = self._goto(loop)
+        # pyx12 ends up with no node and no error if the descent finds nothing (cannot happen
+        # with these maps, as is_loop_match only says yes when a first segment matches).
+        return found if found is not None else (_P_LOST, None, None)
+
+    def _goto(self, loop: _Loop) -> tuple[int, _Seg | None, _Loop | None] | None:
         first = loop.first_seg
-        if first is not None and first.id == self._sid and self._match(first):
-            self._check_loop_usage(loop)
-            self._counts[first.slot] += 1
-            if self._missing:
-                self._flush(None)
-            return first
+        if first is not None and self.match(first):
+            return (_P_ENTER, first, loop)
         for child in loop.children:
-            if child.kind == _LOOP:
-                found = self._goto(child)  # type: ignore[arg-type]
+            if isinstance(child, _Loop):
+                found = self._goto(child)
                 if found is not None:
                     return found
         return None
-
-    def _flush(self, cur_pos: int | None) -> None:
-        keep = []
-        for m in self._missing:
-            if m[0].pos != cur_pos:
-                self._pending.append((m[1], True, m[2]))
-            else:
-                keep.append(m)
-        self._missing = keep
-
-    def _check_seg_usage(self, node: _Seg) -> None:
-        if node.usage == "N":
-            self._pending.append(
-                ("2", False, f"Segment {node.id} is not used in this guide (not allowed here)")
-            )
-        else:
-            n = self._counts[node.slot]
-            if n > node.max_repeat:
-                self._pending.append(
-                    (
-                        "5",
-                        True,
-                        f"Segment {self._sid} appears {n} times in a row here; at most {node.max_repeat} allowed",
-                    )
-                )
-
-    def _check_loop_usage(self, loop: _Loop) -> None:
-        if loop.usage == "N":
-            self._pending.append(("2", False, f"Loop {loop.id} ({loop.name}) is not used in this guide"))
-            return
-        self._reset(loop.reset, loop.reset_zeros)
-        self._counts[loop.slot] += 1
-        n = self._counts[loop.slot]
-        if n > loop.max_repeat:
-            self._pending.append(
-                (
-                    "4",
-                    True,
-                    f"Loop {loop.id} ({loop.name}) repeats {n} times; at most {loop.max_repeat} allowed",
-                )
-            )
-
-    def _not_found(self, orig: _Seg) -> None:
-        if self._sid == "HL":
-            shown = "*".join(self._fields)
-        else:
-            v01 = self._get(self._fields, 1)
-            shown = f"{self._sid}*{v01}" if v01 is not None else self._sid
-        self._pending.append(("1", True, f"Segment {shown} is not allowed here ({orig.loop_label})"))
 
 
 _VALID_IDS: set[str] = set()
