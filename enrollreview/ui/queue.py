@@ -1,0 +1,250 @@
+"""The triage queue: filter bar plus the lazily fetched queue table."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QItemSelection, Qt, QTimer, Signal, Slot
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QRadioButton,
+    QVBoxLayout,
+    QWidget,
+)
+from sqlite_utils import Database
+
+from .. import ui_queries as uq
+from . import style
+from .models import QueueModel
+from .views import Table
+
+STATUS_CHOICES = [("Open", "open"), ("All", "all"), ("Resolved by a later file", "resolved")]
+
+
+class QueuePanel(QWidget):
+    """Signals: openRequested(dict row), filterChanged()."""
+
+    openRequested = Signal(object)
+    filterChanged = Signal()
+
+    def __init__(self, db: Database, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("queuePanel")
+        self.db = db
+        self.model = QueueModel(db, self)
+
+        self.by_flag = QRadioButton("One row per flag")
+        self.by_flag.setObjectName("modeFlags")
+        self.by_member = QRadioButton("One row per member")
+        self.by_member.setObjectName("modeMembers")
+        self.by_flag.setChecked(True)
+        self.mode_group = QButtonGroup(self)
+        self.mode_group.addButton(self.by_flag)
+        self.mode_group.addButton(self.by_member)
+        self.by_flag.toggled.connect(self._on_filter_changed)
+
+        self.category = QComboBox()
+        self.category.setObjectName("filterCategory")
+        self.category.addItem("All categories", None)
+        for c in uq.CATEGORIES:
+            self.category.addItem(uq.CATEGORY_LABELS[c], c)
+        self.severity = QComboBox()
+        self.severity.setObjectName("filterSeverity")
+        self.severity.addItem("All severities", None)
+        for s in uq.SEVERITIES:
+            self.severity.addItem(style.severity_icon(s), style.severity_word(s), s)
+        self.status = QComboBox()
+        self.status.setObjectName("filterStatus")
+        self.file = QComboBox()
+        self.file.setObjectName("filterFile")
+        self.file.setMinimumContentsLength(16)
+        self.file.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.text = QLineEdit()
+        self.text.setObjectName("filterText")
+        self.text.setPlaceholderText("Filter: reason, rule, name or id")
+        self.text.setClearButtonEnabled(True)
+        self.clear_btn = QPushButton("Clear filters")
+        self.clear_btn.clicked.connect(self.clear_filters)
+        for box in (self.category, self.severity, self.status, self.file):
+            box.currentIndexChanged.connect(self._on_filter_changed)
+        self._debounce = QTimer(self)
+        self._debounce.setSingleShot(True)
+        self._debounce.setInterval(250)
+        self._debounce.timeout.connect(self._on_filter_changed)
+        self.text.textChanged.connect(self._on_text_changed)
+
+        bar = QHBoxLayout()
+        bar.addWidget(self.by_flag)
+        bar.addWidget(self.by_member)
+        bar.addSpacing(12)
+        bar.addWidget(self.category)
+        bar.addWidget(self.severity)
+        bar.addWidget(self.status)
+        bar.addWidget(self.file)
+        bar.addWidget(self.text, 1)
+        bar.addWidget(self.clear_btn)
+
+        self.count = QLabel()
+        self.count.setObjectName("queueCount")
+        self.view = Table(name="queueView")
+        self.view.setModel(self.model)
+        self.view.setSortingEnabled(True)
+        self.view.horizontalHeader().setSortIndicator(0, Qt.SortOrder.AscendingOrder)
+        self.view.opened.connect(self._on_opened)
+        self.view.selectionModel().selectionChanged.connect(self._on_selection)
+        self.model.modelReset.connect(self._after_reset)
+        self.model.rowsInserted.connect(self._update_count)
+
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(6, 6, 6, 0)
+        lay.addLayout(bar)
+        lay.addWidget(self.count)
+        lay.addWidget(self.view, 1)
+        self._set_default_widths()
+        self.refresh_choices()
+
+    # -- filters -------------------------------------------------------------------------------
+    def refresh_choices(self) -> None:
+        """Fill the status and file boxes from the store (after an import)."""
+        ch = uq.queue_choices(self.db)
+        cur_status = self.status.currentData()
+        cur_file = self.file.currentData()
+        for box in (self.status, self.file):
+            box.blockSignals(True)
+        self.status.clear()
+        for label, value in STATUS_CHOICES:
+            self.status.addItem(label, value)
+        for s in ch["statuses"]:
+            if s not in ("open",):
+                self.status.addItem(f"Status: {s.replace('_', ' ').replace('-', ' ')}", s)
+        self.file.clear()
+        self.file.addItem("All files", None)
+        for fid, name in ch["files"]:
+            self.file.addItem(name, fid)
+        i = self.status.findData(cur_status if cur_status is not None else "open")
+        self.status.setCurrentIndex(max(0, i))
+        j = self.file.findData(cur_file)
+        self.file.setCurrentIndex(max(0, j))
+        for box in (self.status, self.file):
+            box.blockSignals(False)
+
+    def current_filter(self) -> uq.QueueFilter:
+        return uq.QueueFilter(
+            mode="members" if self.by_member.isChecked() else "flags",
+            category=self.category.currentData(), severity=self.severity.currentData(),
+            status=self.status.currentData() or "open", file_id=self.file.currentData(), text=self.text.text())
+
+    def set_file(self, file_id: int | None) -> None:
+        i = self.file.findData(file_id)
+        if i < 0:
+            self.refresh_choices()
+            i = self.file.findData(file_id)
+        self.file.setCurrentIndex(max(0, i))
+
+    def set_mode(self, mode: str) -> None:
+        (self.by_member if mode == "members" else self.by_flag).setChecked(True)
+
+    @Slot()
+    def clear_filters(self) -> None:
+        for box in (self.category, self.severity, self.file):
+            box.blockSignals(True)
+            box.setCurrentIndex(0)
+            box.blockSignals(False)
+        self.status.blockSignals(True)
+        self.status.setCurrentIndex(0)
+        self.status.blockSignals(False)
+        self.text.blockSignals(True)
+        self.text.clear()
+        self.text.blockSignals(False)
+        self._on_filter_changed()
+
+    @Slot(str)
+    def _on_text_changed(self, _t: str) -> None:
+        self._debounce.start()
+
+    @Slot()
+    def _on_filter_changed(self, *_: Any) -> None:
+        flt = self.current_filter()
+        mode_changed = flt.mode != self.model.filter.mode
+        self.model.set_filter(flt)
+        if mode_changed:
+            self.view.horizontalHeader().setSortIndicator(0, Qt.SortOrder.AscendingOrder)
+            self._set_default_widths()
+        self.filterChanged.emit()
+
+    def reload(self) -> None:
+        """Re-run the query keeping the current row when it is still there."""
+        key = self.current_key()
+        self.model.reload()
+        if key is not None:
+            row = self.model.row_of_key(key)
+            if row >= 0:
+                self.view.select_row(row)
+
+    # -- rows ----------------------------------------------------------------------------------
+    def current_key(self) -> int | None:
+        r = self.model.row(self.view.current_row())
+        return r.get("key") if r else None
+
+    def current_row_data(self) -> dict[str, Any] | None:
+        return self.model.row(self.view.current_row())
+
+    def step(self, step: int) -> dict[str, Any] | None:
+        """Move the selection by one row (j/k from the member view) and return the new row."""
+        before = self.view.current_row()
+        self.view.move_by(step)
+        after = self.view.current_row()
+        if after == before:
+            return None
+        return self.model.row(after)
+
+    @Slot(int)
+    def _on_opened(self, row: int) -> None:
+        r = self.model.row(row)
+        if r is not None and not r.get("missing"):
+            self.openRequested.emit(r)
+
+    @Slot(QItemSelection, QItemSelection)
+    def _on_selection(self, _s: QItemSelection, _d: QItemSelection) -> None:
+        self._update_count()
+
+    @Slot()
+    def _after_reset(self) -> None:
+        self._update_count()
+        if self.model.canFetchMore():
+            self.model.fetchMore()
+        if self.model.rowCount() and self.view.current_row() < 0:
+            self.view.select_row(0)
+
+    @Slot()
+    def _update_count(self, *_: Any) -> None:
+        total = self.model.total()
+        what = "member" if self.model.filter.mode == "members" else "flag"
+        plural = "" if total == 1 else "s"
+        flt = self.model.filter
+        narrowed = any((flt.category, flt.severity, flt.file_id is not None, flt.text.strip(),
+                        flt.status != "open"))
+        status = {"open": "open ", "all": "", "resolved": "resolved "}.get(flt.status, f"{flt.status} ")
+        text = f"{total:,} {status}{what}{plural}" + (" match the filters" if narrowed else "")
+        if total == 0:
+            text += ". Nothing to review here." if not narrowed else ". Clear the filters to see more."
+        else:
+            text += ".  \u2191\u2193 or j/k to move, Enter to open, Ctrl+F to search members."
+        self.count.setText(text)
+
+    def _set_default_widths(self) -> None:
+        h = self.view.horizontalHeader()
+        fm = self.view.fontMetrics()
+        ch = fm.horizontalAdvance("0")
+        widths = {"severity": 11, "rule": 9, "category": 13, "name": 24, "member_id": 14, "policy_id": 14,
+                  "message": 60, "file": 22, "received": 11, "status": 10, "subscriber_id": 14, "dob": 12,
+                  "flags": 7, "categories": 24}
+        for i, c in enumerate(self.model.columns):
+            h.resizeSection(i, (widths.get(c.key, 12) + 3) * ch)
+        h.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
