@@ -24,13 +24,16 @@ member id REF*17) — or per (policy id, subscriber id, DOB, name) when REF*17 i
 
 Rounds 2-4 accept a pair only when it is unambiguous (the roster row has exactly one candidate and
 the subject is the candidate of exactly one roster person), and rounds 2 and 4 never pair two
-different exchange member ids: twins share subscriber id, DOB and often the initials, and must not
-stand in for each other.
+different exchange member ids: twins share subscriber id, DOB and last name, and must not stand in
+for each other. When the 834 carried no member id, round 2 also wants the same first name.
+Unmatched people are flagged on both sides (MISS-01 and MISS-02), which a clerk sees; a false
+match would hide a missing enrolment, which nobody sees.
 
 **Flags** are ordinary flags in category `missing`, keyed by a fingerprint of rule, roster sender,
 coverage year and person, so next month's roster updates the same flags; conditions that have gone
 get `resolved_at` (the clerk's status is kept). A roster-only person has `member_id` NULL and
-`roster_row_id` set.
+`roster_row_id` set; MISS-01 flags start in status needs-call-back ("exchange says enrolled, we have
+no record" goes straight to the call-back list).
 """
 
 from __future__ import annotations
@@ -277,8 +280,12 @@ INSERT INTO rc_match (rid, sid, level)
 SELECT c.rid, c.sid, :level FROM cand c JOIN one_r USING (rid) JOIN one_s USING (sid)
 """
 _NO_OTHER_MEMBER_ID = "(s.mem = '' OR s.mem = r.member_id)"
+_SAME_FIRST_NAME = ("substr(s.nk, instr(s.nk, '|') + 1) = substr(r.name_key, instr(r.name_key, '|') + 1) "
+                    "AND r.name_key <> ''")
 _CONDITIONS = {
-    2: f"r.subscriber_id <> '' AND s.sub = r.subscriber_id AND s.dob = r.dob AND {_NO_OTHER_MEMBER_ID}",
+    # twins share subscriber id and DOB: without a member id to compare, the first names must agree
+    2: f"r.subscriber_id <> '' AND s.sub = r.subscriber_id AND s.dob = r.dob "
+       f"AND (s.mem = r.member_id OR (s.mem = '' AND {_SAME_FIRST_NAME}))",
     3: "r.ssn IS NOT NULL AND s.ssn = r.ssn AND er_usable_ssn(r.ssn)",
     4: f"r.name_key <> '' AND s.nk = r.name_key AND s.dob = r.dob AND {_NO_OTHER_MEMBER_ID}",
 }
@@ -535,10 +542,10 @@ def compare(p: dict[str, Any]) -> list[tuple[str, str, str]]:
     def add(k: str, ex: Any, ours: Any) -> None:
         out.append((k, _show(ex), _show(ours)))
 
-    if p["level"] != 1:
-        if p["r_pol"] != p["pol"]:
+    if p["level"] != 1:  # an id the 834 did not carry at all is not a difference
+        if p["pol"] and p["r_pol"] != p["pol"]:
             add("policy_id", p["r_pol"], p["pol"])
-        if p["r_mem"] != p["mem"]:
+        if p["mem"] and p["r_mem"] != p["mem"]:
             add("member_id", p["r_mem"], p["mem"])
     if p["r_start"] != p["bstart"]:
         add("benefit_start", p["r_start"], p["bstart"])
