@@ -9,8 +9,7 @@ import stat
 
 import pytest
 
-from enrollreview.export import Cancelled, ExportError, Filters, export
-from enrollreview.export import writers
+from enrollreview.export import Cancelled, ExportError, Filters, export, writers
 from enrollreview.export.lists import CALLBACK_COLUMNS, FOLLOWUP_COLUMNS, split_contacts
 from enrollreview.review.audit import list_rows, verify
 from tests.test_export_support import (
@@ -195,8 +194,8 @@ def test_bad_requests(db, scene, tmp_path):
 
 
 def test_formula_injection_is_neutralised(db, tmp_path):
-    from tests.test_review_support import P, import_text, make_834, member_row, raise_flag
     from enrollreview.review import workflow as wf
+    from tests.test_review_support import P, import_text, make_834, member_row, raise_flag
 
     evil = P("=HYPERLINK(1)", "@SUM", "222334444", "19900101", "M0100", "M0100")
     import_text(db, tmp_path, make_834([evil], control=77), "evil.834")

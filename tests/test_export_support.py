@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
+import unicodedata
 import zlib
 from pathlib import Path
 from typing import Any
@@ -176,5 +177,6 @@ def pdf_pages(path: Path) -> list[str]:
                 for h in hexes:
                     for i in range(0, len(h), 4):
                         out.append(cur.get(int(h[i:i + 4], 16), "?"))
-        texts.append("".join(out).replace("\t", " ").replace("\xa0", " "))
+        # ligatures (ﬁ) back to letters; Qt maps the space glyph to a tab
+        texts.append(unicodedata.normalize("NFKC", "".join(out)).replace("\t", " "))
     return texts

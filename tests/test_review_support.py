@@ -1,8 +1,8 @@
 """Shared builders for the review, export and audit tests (no tests here).
 
-Data goes through the real importer from hand-written 834 text. Flags are raised by the real rules
-engine when it exists; `raise_flag` upserts a flag the way the engine does (keyed by fingerprint,
-never touching the clerk's columns), so the workflow can be tested whatever the engine flags.
+Data goes through the real importer from hand-written 834 text. To keep the expected rows exact,
+imports here skip the rules engine and `raise_flag` upserts a flag the way the engine does (keyed by
+fingerprint, never touching the clerk's columns); tests/test_review_engine.py runs the real engine.
 """
 
 from __future__ import annotations
@@ -92,10 +92,11 @@ def make_834(members: list[P], control: int = 1, bgn_ref: str | None = None) -> 
     return "~\n".join(segs) + "~\n"
 
 
-def import_text(db: Any, tmp_path: Path, text: str, name: str) -> int:
+def import_text(db: Any, tmp_path: Path, text: str, name: str, *, rules: bool = False) -> int:
+    """Import through the real importer; the rules engine only when asked (tests here raise their own flags)."""
     p = tmp_path / name
     p.write_bytes(text.encode("latin-1"))
-    res = import_file(db, p)
+    res = import_file(db, p, run_rules=rules)
     assert res.ok, res.summary()
     assert res.file_id is not None
     return res.file_id

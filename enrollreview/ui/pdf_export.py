@@ -1,16 +1,14 @@
 """A printable PDF of an export list through Qt's own PDF writer (QPdfWriter + QTextDocument).
 
 Called by enrollreview.export.run only when a PDF is asked for (lazy import), so the core never loads
-Qt otherwise. Works without a display: when no Qt application exists yet (the command line), an
-offscreen QGuiApplication is created for the fonts.
+Qt otherwise. Works without a display: when no Qt application exists yet (the command line), a
+QGuiApplication on the offscreen platform is created for the fonts.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 import html
-import os
-import sys
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -21,12 +19,12 @@ _app: QGuiApplication | None = None
 
 #: how the call-back list's columns are merged into printable cells: (header, [column keys], width %)
 CALLBACK_LAYOUT: list[tuple[str, list[str], int]] = [
-    ("Due / open", ["due", "days_open"], 8),
-    ("Member", ["last_name", "first_name", "dob", "ssn"], 16),
+    ("Due / open", ["due", "days_open"], 10),
+    ("Member", ["last_name", "first_name", "dob", "ssn"], 17),
     ("Phone and e-mail", ["phone", "other_phones", "email"], 17),
-    ("Ids and plan", ["member_id", "policy_id", "plan"], 14),
-    ("Reasons", ["reasons"], 31),
-    ("Status", ["status", "assigned"], 14),
+    ("Ids and plan", ["member_id", "policy_id", "plan"], 16),
+    ("Reasons", ["reasons"], 27),
+    ("Status", ["status", "assigned"], 13),
 ]
 
 
@@ -36,9 +34,8 @@ def ensure_app() -> QGuiApplication:
     inst = QGuiApplication.instance()
     if inst is not None:
         return inst  # type: ignore[return-value]
-    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
-        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    _app = QGuiApplication(["enrollreview"])
+    # No window is ever shown from here (the command line), so render offscreen whatever the session.
+    _app = QGuiApplication(["enrollreview", "-platform", "offscreen"])
     return _app
 
 
@@ -52,7 +49,7 @@ def _text(value: Any, kind: str) -> str:
     return str(value)
 
 
-def _cell(parts: list[tuple[str, str]], key_order: list[str]) -> str:
+def _cell(parts: list[tuple[str, str]], key_order: list[str], kinds_of: dict[str, str]) -> str:
     d = dict(parts)
     out = []
     for k in key_order:
@@ -64,18 +61,13 @@ def _cell(parts: list[tuple[str, str]], key_order: list[str]) -> str:
             out.append(f"<b>{html.escape(v)}</b>" + (f", {html.escape(first)}" if first else ""))
         elif k == "first_name":
             continue
+        elif kinds_of.get(k) == "date" or k in ("phone", "plan", "policy_id", "member_id"):
+            label = {"dob": "born ", "policy_id": "policy ", "plan": "plan ", "member_id": "member "}.get(k, "")
+            out.append(f"{label}<span style='white-space: nowrap'>{html.escape(v)}</span>")
         elif k == "days_open":
             out.append(f"{html.escape(v)} days open")
-        elif k == "dob":
-            out.append(f"born {html.escape(v)}")
         elif k == "ssn":
             out.append(f"SSN {html.escape(v)}")
-        elif k == "policy_id":
-            out.append(f"policy {html.escape(v)}")
-        elif k == "plan":
-            out.append(f"plan {html.escape(v)}")
-        elif k == "member_id":
-            out.append(f"member {html.escape(v)}")
         elif k == "assigned":
             out.append(f"assigned to {html.escape(v)}")
         elif k == "reasons":
@@ -111,7 +103,7 @@ def build_html(title: str, meta: Sequence[str], columns: Sequence[Any], rows: It
     n = 0
     for row in rows:
         parts = [(k, _text(v, kinds[k])) for k, v in zip(keys, row, strict=True)]
-        chunks.append("<tr>" + "".join(f"<td>{_cell(parts, ks)}</td>" for _h, ks, _w in layout) + "</tr>")
+        chunks.append("<tr>" + "".join(f"<td>{_cell(parts, ks, kinds)}</td>" for _h, ks, _w in layout) + "</tr>")
         n += 1
         if n % 200 == 0:
             if cancel is not None and cancel():
