@@ -116,6 +116,12 @@ def guess_mapping(headers: list[str]) -> dict[str, str]:
     return out
 
 
+def label_in_text(name: str) -> str:
+    """The field's label inside a sentence: 'date of birth', but 'APTC amount' and 'SSN'."""
+    label = BY_NAME[name].label
+    return label if len(label) > 1 and label[1].isupper() else label[0].lower() + label[1:]
+
+
 def missing_required(mapping: dict[str, str]) -> list[str]:
     """Labels of required fields the mapping does not cover (a pair counts once, as 'A or B')."""
     either = {n: pair for pair in EITHER for n in pair}
@@ -129,9 +135,9 @@ def missing_required(mapping: dict[str, str]) -> list[str]:
             if any(mapping.get(n) for n in pair) or pair in seen:
                 continue
             seen.add(pair)
-            out.append(" or ".join(BY_NAME[n].label.lower() for n in pair))
+            out.append(" or ".join(label_in_text(n) for n in pair))
         else:
-            out.append(f.label.lower())
+            out.append(label_in_text(f.name))
     return out
 
 

@@ -264,15 +264,15 @@ class _RowReader:
         out: dict[str, Any] = {f: v.get(f) or None for f in _TEXT_FIELDS}
         for f in ("policy_id", "member_id", "last_name", "first_name"):
             if not v.get(f):
-                err(f, f"{mp.BY_NAME[f].label.lower()} is empty")
+                err(f, f"{mp.label_in_text(f)} is empty")
         for f, required in (("dob", True), ("benefit_start", True), ("benefit_end", False),
                             ("paid_through", False)):
             raw = v.get(f, "")
             d = parse_date(raw) if raw else None
             if raw and d is None:
-                err(f, f"{mp.BY_NAME[f].label.lower()} '{raw}' is not a date")
+                err(f, f"{mp.label_in_text(f)} '{raw}' is not a date")
             elif required and not raw:
-                err(f, f"{mp.BY_NAME[f].label.lower()} is empty")
+                err(f, f"{mp.label_in_text(f)} is empty")
             out[f] = d
         if out["benefit_start"] and out["benefit_end"] and out["benefit_end"] < out["benefit_start"]:
             d0 = _dt.date.fromisoformat(out["benefit_start"]) - _dt.timedelta(days=1)
@@ -335,7 +335,7 @@ class _RowReader:
             try:
                 out[col] = parse_cents(raw) if raw else None
             except ValueError:
-                err(f, f"{mp.BY_NAME[f].label.lower()} '{raw}' is not an amount")
+                err(f, f"{mp.label_in_text(f)} '{raw}' is not an amount")
                 out[col] = None
         if any(e.severity == "error" for e in errs):
             return None, errs
