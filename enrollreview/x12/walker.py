@@ -385,7 +385,7 @@ class _Compiled:
         seg.kind = _SEG
         self._common(seg, src, parent)
         seg.loop_path = "/".join(x for x in src.x12path.loop_list if x not in SKIP_LOOPS)
-        seg.loop_label = seg.loop_path or _area(src.x12path.loop_list)
+        seg.loop_label = f"loop {seg.loop_path}" if seg.loop_path else _area(src.x12path.loop_list)
         key = src._resolve_unique_key_field(src.id, with_qual=False)
         if key is None:
             seg.key_idx, seg.key_sub, seg.key_codes = 0, None, frozenset()
@@ -455,12 +455,12 @@ class _Compiled:
 
 def _area(loop_list: list[str]) -> str:
     if "HEADER" in loop_list:
-        return "header"
+        return "the transaction header"
     if "ST_LOOP" in loop_list:
-        return "transaction"
+        return "the transaction"
     if "GS_LOOP" in loop_list:
-        return "group"
-    return "interchange"
+        return "the functional group"
+    return "the interchange"
 
 
 _compiled: _Compiled | None = None
