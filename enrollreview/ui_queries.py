@@ -403,7 +403,10 @@ def member_sheet(db: Database, m: dict[str, Any], ssn_shown: str | None = None) 
             add("name", ordinal, "NM103", "NM104", "NM105", "NM106", "NM107")
             add("ssn", ordinal, "NM108", "NM109")
         elif sid == "PER" and loop == "2100A":
-            add("phones", ordinal, None)
+            for i in (3, 5, 7):
+                if i + 1 < len(f) and f[i]:
+                    key = "email" if f[i] == "EM" else "phones"
+                    add(key, ordinal, f"PER{i:02d}", f"PER{i + 1:02d}")
         elif sid in ("N3", "N4") and loop == "2100A":
             add("address", ordinal, None)
         elif sid == "DMG" and loop == "2100A":
@@ -424,7 +427,7 @@ def member_sheet(db: Database, m: dict[str, Any], ssn_shown: str | None = None) 
     ]
     out = [SheetField("Member", label, base.get(label) or "(none)", list(src.get(key, []))) for label, key in person]
     if m.get("email"):
-        out.append(SheetField("Member", "E-mail", m["email"], list(src.get("phones", []))))
+        out.append(SheetField("Member", "E-mail", m["email"], list(src.get("email", []))))
     if m.get("race"):
         out.append(SheetField("Member", "Race/ethnicity", m["race"], list(src.get("race", []))))
     if m.get("mailing"):

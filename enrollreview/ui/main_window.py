@@ -208,7 +208,7 @@ class MainWindow(QMainWindow):
                                        "Import every file in a folder")
         self.act_export = self._action("&Export\u2026", self.open_export, "Ctrl+E", "export",
                                        "Export call-back and follow-up lists")
-        self.act_quit = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit)
+        self.act_quit = self._action("&Quit", self.close, "Ctrl+Q")
         self.act_search = self._action("&Search members", self.show_search, QKeySequence.StandardKey.Find, "search",
                                        "Search members by name, ids, last four of the SSN or date of birth (Ctrl+F)")
         self.act_queue = self._action("Review &queue", self.show_queue, "Ctrl+1")

@@ -178,7 +178,10 @@ class QueueModel(QAbstractTableModel):
         """Re-run the queue query (after an import, or a filter or sort change)."""
         self.beginResetModel()
         self._keys = uq.queue_keys(self.db, self.filter, self.sort_key, self.descending)
-        self._rows = []
+        # The first batch comes with the reset, so the view never shows an empty queue in between.
+        first = self._keys[:self.BATCH]
+        found = uq.queue_rows(self.db, self.filter, first)
+        self._rows = [found.get(k) or {"key": k, "missing": True} for k in first]
         self.endResetModel()
 
     def total(self) -> int:

@@ -217,8 +217,6 @@ class QueuePanel(QWidget):
     @Slot()
     def _after_reset(self) -> None:
         self._update_count()
-        if self.model.canFetchMore():
-            self.model.fetchMore()
         if self.model.rowCount() and self.view.current_row() < 0:
             self.view.select_row(0)
 

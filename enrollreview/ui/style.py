@@ -80,6 +80,8 @@ _icon_cache: dict[tuple[str, bool], QIcon] = {}
 
 def icon(name: str) -> QIcon:
     """An icon drawn from resources/icons/NAME.svg, recoloured for dark palettes; empty if missing."""
+    if QGuiApplication.instance() is None:   # no pixmaps before the application exists
+        return QIcon()
     dark = is_dark()
     key = (name, dark)
     if key in _icon_cache:
