@@ -284,8 +284,13 @@ def _run_parallel(jobs: list[ChunkJob], n_workers: int, write: Callable[[ChunkRe
     # spawn, not fork: the GUI calls this from a thread, and forking a threaded Qt process is unsafe.
     ex = cf.ProcessPoolExecutor(max_workers=n_workers, mp_context=multiprocessing.get_context("spawn"))
     try:
-        futures = [ex.submit(parse_chunk, job) for job in jobs]
-        for fut in futures:
+        # Keep only a few chunks in flight so finished rows do not pile up in memory.
+        pending = list(jobs)
+        futures: list[cf.Future[ChunkResult]] = []
+        while pending and len(futures) < n_workers + 1:
+            futures.append(ex.submit(parse_chunk, pending.pop(0)))
+        while futures:
+            fut = futures.pop(0)
             while True:
                 try:
                     res = fut.result(timeout=0.05)
@@ -293,9 +298,13 @@ def _run_parallel(jobs: list[ChunkJob], n_workers: int, write: Callable[[ChunkRe
                 except cf.TimeoutError:
                     if cancel is not None and cancel():
                         raise Cancelled() from None
+            if pending:
+                futures.append(ex.submit(parse_chunk, pending.pop(0)))
             write(res)
+            res_end = res.end_offset
+            del res
             if progress is not None:
-                progress(Progress(res.end_offset, total, tally["segments"], tally["members"],
+                progress(Progress(res_end, total, tally["segments"], tally["members"],
                                   time.perf_counter() - started))
     except BaseException as e:
         for proc in list((getattr(ex, "_processes", None) or {}).values()):

@@ -10,6 +10,7 @@ reports the misplacement, and the data is not lost.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,10 +26,19 @@ NM1_LOOPS = {
 LOOP_PATHS = {"2000": "2000", "2700": "2000/2700", "2750": "2000/2700/2750", "2310": "2000/2300/2310",
               "2320": "2000/2300/2320", "2330": "2000/2300/2320/2330"}
 RESPONSIBLE = {"E1", "EI", "EXS", "GB", "GD", "J6", "LR", "QD", "S1", "TZ", "X4"}
+REF_2000 = {"0F": "subscriber_id", "17": "member_id", "23": "issuer_member_id", "ZZ": "issuer_subscriber_id",
+            "6O": "payment_tx_id", "1L": "group_policy_id", "3H": "case_number"}
+DTP_2000 = {"356": "elig_begin", "357": "elig_end", "303": "maint_eff"}
+DTP_2300 = {"348": "begin", "349": "end", "303": "maint_eff", "543": "paid_through"}
+REF_2300 = {"CE": "plan_id", "1L": "policy_id", "X9": "issuer_policy_id"}
+PHONE_QUALS = frozenset({"TE", "HP", "CP", "WP", "BN"})
+_PAD = [""] * 18  # so parsers can index up to element 17 without bounds checks
+_BOUNDARY = frozenset({"ISA", "GS", "GE", "IEA", "ST", "SE", "INS"})
 MONEY_RE = re.compile(r"^-?\d+(\.\d+)?$|^-?\.\d+$")
 _CTRL = str.maketrans({"\n": "\u240a", "\r": "\u240d"})
 
 
+@functools.lru_cache(maxsize=8192)  # the same few dates repeat throughout a file
 def iso_date(value: str) -> str:
     """CCYYMMDD -> YYYY-MM-DD when it is a real date, else the value unchanged ('' stays '')."""
     if len(value) == 8 and value.isdigit():
@@ -104,8 +114,19 @@ class MemberBuilder:
 
     # -- driving -------------------------------------------------------------------------------
     def add(self, seg: Segment, loop_path: str) -> None:
-        sid = seg.fields[0].strip()
         f = seg.fields
+        sid = f[0]
+        if sid[:1] in " \r\n\t":
+            sid = sid.strip()
+        m = self.member
+        if m is not None and sid not in _BOUNDARY:  # the hot path: a segment inside a member
+            text = seg.text
+            m.lines.append(text.translate(_CTRL) if "\n" in text or "\r" in text else text)
+            m.segs.append([seg.ordinal, loop_path, seg.offset])
+            self._member_segment(m, sid, f + _PAD)
+            if not loop_path:  # no walker path (a segment it could not place): our own reading
+                m.segs[-1][1] = LOOP_PATHS.get(self._loop, "2000/" + self._loop)
+            return
         if sid in ("ISA", "GS", "GE", "IEA"):
             self._close_member()
             if sid == "GE" or sid == "IEA":
@@ -159,7 +180,7 @@ class MemberBuilder:
         text = seg.text
         m.lines.append(text.translate(_CTRL) if "\n" in text or "\r" in text else text)
         m.segs.append([seg.ordinal, loop_path, seg.offset])
-        self._member_segment(m, sid, f)
+        self._member_segment(m, sid, f + _PAD)
         if not loop_path:  # no walker path (e.g. a segment it could not place): our own reading
             m.segs[-1][1] = LOOP_PATHS.get(self._loop, "2000/" + self._loop)
 
@@ -209,8 +230,8 @@ class MemberBuilder:
         mf = m.fields
         c = self.d.component
         if sid == "INS":
-            mf.update(ins01=_g(f, 1), ins02=_g(f, 2), ins03=_g(f, 3), ins04=_g(f, 4), ins05=_g(f, 5),
-                      ins08=_g(f, 8), ins17=_g(f, 17))
+            mf.update(ins01=f[1], ins02=f[2], ins03=f[3], ins04=f[4], ins05=f[5],
+                      ins08=f[8], ins17=f[17])
             return
         if sid == "LS":
             self._in_ls, self._loop = True, "2000"
@@ -224,15 +245,15 @@ class MemberBuilder:
             return
         if sid == "N1" and self._in_ls:
             self._loop = "2750"
-            self._cat = {"seq": len(m.categories) + 1, "name": _g(f, 2).strip(), "ref_qual": "",
+            self._cat = {"seq": len(m.categories) + 1, "name": f[2].strip(), "ref_qual": "",
                          "value": "", "amount": None, "date_qual": "", "date_from": "", "date_to": "",
                          "ordinal": m.segs[-1][0]}
             m.categories.append(self._cat)
             return
         if sid == "HD":
             self._loop = "2300"
-            self._cov = {"seq": len(m.coverages) + 1, "hd01": _g(f, 1), "hd03": _g(f, 3), "hd04": _g(f, 4),
-                         "hd05": _g(f, 5), "begin": "", "end": "", "maint_eff": "", "paid_through": "",
+            self._cov = {"seq": len(m.coverages) + 1, "hd01": f[1], "hd03": f[3], "hd04": f[4],
+                         "hd05": f[5], "begin": "", "end": "", "maint_eff": "", "paid_through": "",
                          "plan_id": "", "csr_variant": "", "policy_id": "", "issuer_policy_id": "",
                          "ordinal": m.segs[-1][0]}
             m.coverages.append(self._cov)
@@ -244,7 +265,7 @@ class MemberBuilder:
             self._loop = "2200"
             return
         if sid == "NM1":
-            q = _g(f, 1)
+            q = f[1]
             if self._loop in ("2320", "2330"):
                 self._loop = "2330"
                 return
@@ -253,34 +274,32 @@ class MemberBuilder:
             loop = NM1_LOOPS.get(q) or ("2100G" if q in RESPONSIBLE else "2100?")
             self._loop = loop
             if loop == "2100A":
-                mf.update(last_name=_g(f, 3), first_name=_g(f, 4), middle_name=_g(f, 5), prefix=_g(f, 6),
-                          suffix=_g(f, 7), id_qual=_g(f, 8))
-                if _g(f, 8) == "34":
-                    mf["ssn"] = _g(f, 9)
+                mf.update(last_name=f[3], first_name=f[4], middle_name=f[5], prefix=f[6],
+                          suffix=f[7], id_qual=f[8])
+                if f[8] == "34":
+                    mf["ssn"] = f[9]
                 else:
-                    mf["other_id"] = _g(f, 9)
+                    mf["other_id"] = f[9]
             elif loop == "2100B":
-                mf.setdefault("old", {}).update(last_name=_g(f, 3), first_name=_g(f, 4), middle_name=_g(f, 5),
-                                                ssn=_g(f, 9) if _g(f, 8) == "34" else "")
+                mf.setdefault("old", {}).update(last_name=f[3], first_name=f[4], middle_name=f[5],
+                                                ssn=f[9] if f[8] == "34" else "")
             elif loop == "2100C":
                 mf.setdefault("mailing", {})
             else:
                 mf.setdefault("other_names", []).append(
-                    {"loop": loop, "qual": q, "name": " ".join(x for x in (_g(f, 4), _g(f, 3)) if x)})
+                    {"loop": loop, "qual": q, "name": " ".join(x for x in (f[4], f[3]) if x)})
             return
         loop = self._loop
         if loop == "2000":
             if sid == "REF":
-                q, v = _g(f, 1), _g(f, 2)
-                key = {"0F": "subscriber_id", "17": "member_id", "23": "issuer_member_id",
-                       "ZZ": "issuer_subscriber_id", "6O": "payment_tx_id", "1L": "group_policy_id",
-                       "3H": "case_number"}.get(q)
+                q, v = f[1], f[2]
+                key = REF_2000.get(q)
                 if key and key not in mf:
                     mf[key] = v
                 mf.setdefault("refs", {}).setdefault(q, v)
             elif sid == "DTP":
-                q, v = _g(f, 1), iso_date(_g(f, 3))
-                key = {"356": "elig_begin", "357": "elig_end", "303": "maint_eff"}.get(q)
+                q, v = f[1], iso_date(f[3])
+                key = DTP_2000.get(q)
                 if key and key not in mf:
                     mf[key] = v
                 mf.setdefault("dates", {}).setdefault(q, v)
@@ -288,46 +307,46 @@ class MemberBuilder:
             if sid == "PER":
                 phones = mf.setdefault("phones", {})
                 for i in (3, 5, 7):
-                    q, v = _g(f, i), _g(f, i + 1)
+                    q, v = f[i], f[i + 1]
                     if q and v:
                         phones.setdefault(q, []).append(v)
                         if q == "EM" and "email" not in mf:
                             mf["email"] = v
-                        elif q in ("TE", "HP", "CP", "WP", "BN") and "phone" not in mf:
+                        elif q in PHONE_QUALS and "phone" not in mf:
                             mf["phone"] = v
             elif sid == "N3":
-                mf.update(address1=_g(f, 1), address2=_g(f, 2))
+                mf.update(address1=f[1], address2=f[2])
             elif sid == "N4":
-                mf.update(city=_g(f, 1), state=_g(f, 2), zip=_g(f, 3))
-                if _g(f, 5) == "CY":
-                    mf["county"] = _g(f, 6)
+                mf.update(city=f[1], state=f[2], zip=f[3])
+                if f[5] == "CY":
+                    mf["county"] = f[6]
             elif sid == "DMG":
-                mf.update(dob=iso_date(_g(f, 2)), gender=_g(f, 3), marital=_g(f, 4))
-                race = _g(f, 5)
+                mf.update(dob=iso_date(f[2]), gender=f[3], marital=f[4])
+                race = f[5]
                 if race:
                     mf["race"] = race.replace(c, " ")
                 mf["has_dmg"] = 1
             elif sid == "HLH":
-                mf["tobacco"] = _g(f, 1)
+                mf["tobacco"] = f[1]
             elif sid == "LUI":
-                mf["language"] = _g(f, 2) or _g(f, 3)
+                mf["language"] = f[2] or f[3]
         elif loop == "2100B" and sid == "DMG":
-            mf.setdefault("old", {}).update(dob=iso_date(_g(f, 2)), gender=_g(f, 3))
+            mf.setdefault("old", {}).update(dob=iso_date(f[2]), gender=f[3])
         elif loop == "2100C":
             mail = mf.setdefault("mailing", {})
             if sid == "N3":
-                mail.update(address1=_g(f, 1), address2=_g(f, 2))
+                mail.update(address1=f[1], address2=f[2])
             elif sid == "N4":
-                mail.update(city=_g(f, 1), state=_g(f, 2), zip=_g(f, 3))
+                mail.update(city=f[1], state=f[2], zip=f[3])
         elif loop == "2300" and self._cov is not None:
             cov = self._cov
             if sid == "DTP":
-                key = {"348": "begin", "349": "end", "303": "maint_eff", "543": "paid_through"}.get(_g(f, 1))
+                key = DTP_2300.get(f[1])
                 if key and not cov[key]:
-                    cov[key] = iso_date(_g(f, 3))
+                    cov[key] = iso_date(f[3])
             elif sid == "REF":
-                q, v = _g(f, 1), _g(f, 2)
-                key = {"CE": "plan_id", "1L": "policy_id", "X9": "issuer_policy_id"}.get(q)
+                q, v = f[1], f[2]
+                key = REF_2300.get(q)
                 if key and not cov[key]:
                     cov[key] = v
                     if key == "plan_id" and len(v) == 16:
@@ -335,11 +354,11 @@ class MemberBuilder:
         elif loop == "2750" and self._cat is not None:
             cat = self._cat
             if sid == "REF" and not cat["ref_qual"]:
-                cat["ref_qual"], cat["value"] = _g(f, 1), _g(f, 2)
+                cat["ref_qual"], cat["value"] = f[1], f[2]
                 cat["amount"] = money(cat["value"]) if cat["ref_qual"] in ("9X", "9V") else None
                 cat["ref_ordinal"] = m.segs[-1][0]
             elif sid == "DTP" and not cat["date_qual"]:
-                cat["date_qual"], raw = _g(f, 2), _g(f, 3)
+                cat["date_qual"], raw = f[2], f[3]
                 if cat["date_qual"] == "RD8" and "-" in raw:
                     a, b = raw.split("-", 1)
                     cat["date_from"], cat["date_to"] = iso_date(a), iso_date(b)
