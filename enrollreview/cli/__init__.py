@@ -48,6 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[common],
     )
     parser.add_argument("--version", action="version", version=f"enrollreview {__version__}")
+    parser.add_argument("--self-check", action="store_true",
+                        help="check this installation in a temporary store (imports a demo file, counts "
+                        "flags, opens the window offscreen); prints one line, exit status 0 when it works")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         try:
@@ -64,6 +67,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     from ..logsetup import setup_logging
 
     args_list = list(sys.argv[1:] if argv is None else argv)
+    # --- issue 7: `enrollreview --self-check` (installer smoke test). Handled before logging is set up,
+    # so it writes nothing to the user's data directory; see enrollreview/selfcheck.py.
+    if "--self-check" in args_list:
+        if args_list != ["--self-check"]:
+            print("enrollreview: --self-check takes no other options or command", file=sys.stderr)
+            return 2
+        from ..selfcheck import run_self_check
+
+        return run_self_check()
+    # --- end of --self-check
     try:
         setup_logging()
     except OSError:

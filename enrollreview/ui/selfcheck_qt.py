@@ -17,6 +17,27 @@ REQUIRED_IMAGE_FORMATS = ("png", "svg", "ico")
 
 def check(db_path: Path, home: Path) -> str:
     os.environ["QT_QPA_PLATFORM"] = "offscreen"  # never a window on screen; no display needed
+    from PySide6.QtCore import QtMsgType, qInstallMessageHandler
+
+    def on_message(kind: QtMsgType, _context: object, message: str) -> None:
+        if "propagateSizeHints" in message:  # the offscreen platform's notice, not a problem
+            return
+        if kind in (QtMsgType.QtCriticalMsg, QtMsgType.QtFatalMsg):
+            problems.append(message)
+        print(f"Qt: {message}", file=sys.stderr)
+
+    problems: list[str] = []
+    previous = qInstallMessageHandler(on_message)
+    try:
+        result = _check(db_path, home)
+    finally:
+        qInstallMessageHandler(previous)
+    if problems:
+        raise RuntimeError(f"Qt reported: {problems[0]}")
+    return result
+
+
+def _check(db_path: Path, home: Path) -> str:
     from PySide6.QtCore import QSettings, qVersion
     from PySide6.QtGui import QIcon, QImageReader
 
