@@ -94,7 +94,7 @@ def version_info() -> dict[str, str]:
     bi = build_info()
     kind = install_kind()
     if bi.get("built_at"):
-        build = f"{bi['built_at']} ({bi.get('platform', 'unknown platform')})"
+        build = f"{bi['built_at']} on {bi.get('platform', 'an unknown platform')}"
     elif kind == "frozen":
         build = "unknown (no build record in the bundle)"
     else:
