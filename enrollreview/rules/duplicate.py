@@ -1,0 +1,220 @@
+"""Duplicate enrollment (834-domain.md section 2b): DUP-01, DUP-02, DUP-03, DUP-04, DUP-05, DUP-07."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterator
+from typing import Any
+
+from .base import At, Context, Flag, rule, show_date
+from .history import GroupPeriod, group_periods
+
+VALID_SSN_SQL = ("length({c}) = 9 AND {c} NOT GLOB '*[^0-9]*' AND replace({c}, substr({c}, 1, 1), '') != ''")
+
+
+@rule("DUP-01", "duplicate", "info", "Same transaction received twice",
+      """A transaction set whose content (everything between ST and SE except the control numbers) is
+      identical to one already received. The data is loaded once per copy; the copy adds nothing.""",
+      """No change is needed for a plain resend. Check that the member was not set up twice in the
+      enrollment system, then close the flag.""")
+def dup01(ctx: Context) -> Iterator[Flag]:
+    rows = ctx.q("""
+        WITH st AS (SELECT DISTINCT m.transaction_id AS tid FROM scope_m s JOIN members m ON m.id = s.id),
+        dup AS (SELECT t.id AS tid, min(o.id) AS oid FROM st JOIN transactions t ON t.id = st.tid
+                JOIN transactions o ON o.content_hash = t.content_hash AND o.id < t.id
+                WHERE t.content_hash IS NOT NULL GROUP BY t.id)
+        SELECT dup.tid, dup.oid, t.st_control, t.bgn_ref, o.st_control AS ost, fo.name AS ofile, o.file_id AS ofid,
+               t.file_id AS fid,
+               (SELECT id FROM members WHERE transaction_id = dup.tid ORDER BY ins01 = 'Y' DESC, seq LIMIT 1) AS row,
+               (SELECT id FROM members WHERE transaction_id = dup.oid ORDER BY ins01 = 'Y' DESC, seq LIMIT 1) AS orow
+        FROM dup JOIN transactions t ON t.id = dup.tid JOIN transactions o ON o.id = dup.oid
+        JOIN files fo ON fo.id = o.file_id""")
+    for r in rows:
+        where = "earlier in this file" if r["ofid"] == r["fid"] else f"in file {r['ofile']}"
+        yield Flag("DUP-01", f"This transaction (ST02 {r['st_control']}, reference {r['bgn_ref'] or '(none)'}) is a "
+                   f"word-for-word copy of transaction ST02 {r['ost']} received {where}.",
+                   member_row=r["row"], related=[r["orow"]],
+                   segments=[At("ST", element="ST02", txn=r["tid"]), At("BGN", element="BGN02", txn=r["tid"])])
+
+
+@rule("DUP-02", "duplicate", "error", "Control number used again",
+      """The interchange control number (ISA13) was already used by the same sender in another file, or a
+      functional group (GS06) or transaction (ST02) control number repeats inside the file. The exchange
+      rejects such files.""",
+      """Ask the sender whether this file is a resend of an earlier one or a new file numbered wrongly.
+      Do not process it twice.""")
+def dup02(ctx: Context) -> Iterator[Flag]:
+    for r in ctx.q("""
+            SELECT * FROM (SELECT f.id, f.isa_sender, f.isa_control,
+                   (SELECT o.name FROM files o WHERE o.isa_sender = f.isa_sender AND o.isa_control = f.isa_control
+                    AND o.id < f.id AND o.status = 'imported' ORDER BY o.id LIMIT 1) AS oname
+            FROM scope_f s JOIN files f ON f.id = s.id
+            WHERE f.isa_control IS NOT NULL AND f.isa_control != '') WHERE oname IS NOT NULL"""):
+        yield Flag("DUP-02", f"Interchange control number (ISA13) {r['isa_control']} from sender "
+                   f"{r['isa_sender']} was already used in file {r['oname']}.", file_id=r["id"], key="ISA13",
+                   segments=[At("ISA", element="ISA13", env=r["id"])])
+    for r in ctx.q("SELECT f.id, f.envelope, f.delims FROM scope_f s JOIN files f ON f.id = s.id"):
+        sep = (r["delims"] or "*")[0]
+        seen: dict[str, int] = {}
+        for ordinal, text, _off in json.loads(r["envelope"] or "[]"):
+            parts = text.split(sep)
+            if parts[0] != "GS" or len(parts) < 7:
+                continue
+            gs06 = parts[6]
+            if gs06 in seen:
+                yield Flag("DUP-02", f"Functional group control number (GS06) {gs06} is used twice in this file.",
+                           file_id=r["id"], key=f"GS06:{gs06}",
+                           segments=[{"ordinal": seen[gs06], "element": "GS06"}, {"ordinal": ordinal, "element": "GS06"}])
+            else:
+                seen[gs06] = ordinal
+    for r in ctx.q("""
+            SELECT t.file_id, t.gs_control, t.st_control, group_concat(t.id) AS tids, count(*) AS n
+            FROM scope_f s JOIN transactions t ON t.file_id = s.id
+            GROUP BY t.file_id, t.gs_control, t.st_control HAVING count(*) > 1"""):
+        tids = [int(x) for x in r["tids"].split(",")]
+        yield Flag("DUP-02", f"Transaction control number (ST02) {r['st_control']} is used {r['n']} times in "
+                   f"functional group {r['gs_control']}.", file_id=r["file_id"],
+                   key=f"ST02:{r['gs_control']}:{r['st_control']}",
+                   segments=[At("ST", element="ST02", txn=t) for t in tids[:10]])
+
+
+@rule("DUP-03", "duplicate", "error", "Same person twice in one enrollment group",
+      """Two members of one enrollment group in one transaction have the same member id, the same SSN,
+      or the same name, date of birth and gender (twins differ in first name and are not flagged).""",
+      """Check with the exchange which of the two entries is right and have the extra one cancelled. Make
+      sure only one ID card is issued.""")
+def dup03(ctx: Context) -> Iterator[Flag]:
+    ctx.need("tg")
+    ssn_ok = VALID_SSN_SQL.format(c="a.ssn")
+    rows = ctx.q(f"""
+        SELECT a.id AS a, b.id AS b, a.member_id AS amid, b.member_id AS bmid, a.first_name, a.last_name, a.dob,
+               a.ssn AS assn, b.ssn AS bssn, b.first_name AS bfirst, b.last_name AS blast, b.dob AS bdob
+        FROM tg ta JOIN tg tb ON tb.g = ta.g AND tb.id > ta.id
+        JOIN members a ON a.id = ta.id JOIN members b ON b.id = tb.id
+        WHERE ((a.ins03 = '024') = (b.ins03 = '024'))
+          AND NOT (COALESCE(a.ins17, '') != '' AND COALESCE(b.ins17, '') != '' AND a.ins17 != b.ins17)
+          AND ((a.member_id != '' AND a.member_id = b.member_id)
+               OR ({ssn_ok} AND a.ssn = b.ssn)
+               OR (a.last_name != '' AND upper(a.last_name) = upper(b.last_name)
+                   AND upper(a.first_name) = upper(b.first_name) AND a.dob != '' AND a.dob = b.dob
+                   AND (COALESCE(a.gender, '') = '' OR COALESCE(b.gender, '') = '' OR a.gender = b.gender)))""")
+    for r in rows:
+        why = []
+        if r["amid"] and r["amid"] == r["bmid"]:
+            why.append(f"the same member id {r['amid']}")
+        if r["assn"] and r["assn"] == r["bssn"]:
+            why.append(f"the same SSN (ending {r['assn'][-4:]})")
+        if (r["first_name"] or "").upper() == (r["bfirst"] or "").upper() and r["dob"] == r["bdob"]:
+            why.append(f"the same name {r['first_name']} {r['last_name']} and date of birth {show_date(r['dob'])}")
+        ids = f"member ids {r['amid'] or '(none)'} and {r['bmid'] or '(none)'}"
+        yield Flag("DUP-03", f"{r['bfirst']} {r['blast']} is listed twice in this enrollment group ({ids}): "
+                   f"{' and '.join(why)}.", member_row=r["b"], related=[r["a"]], key=str(r["a"]),
+                   segments=[At("INS"), At("NM1", qual="IL"), At("INS", row=r["a"]), At("NM1", qual="IL", row=r["a"])])
+
+
+def _periods_for(ctx: Context, key_sql: str) -> dict[Any, list[GroupPeriod]]:
+    """Coverage periods of every enrollment group of the keys (person or subscriber) that have more than
+    one group, computed from all their rows in the store."""
+    keys = [r[0] for r in ctx.q(f"""
+        SELECT k FROM (SELECT DISTINCT {key_sql} AS k FROM scope_m s JOIN members m ON m.id = s.id) x
+        WHERE k IS NOT NULL AND k != '' AND (SELECT count(DISTINCT o.group_key) FROM members o
+              WHERE {key_sql.replace('m.', 'o.')} = x.k AND o.policy_id != '') > 1""")]
+    if not keys:
+        return {}
+    return group_periods(ctx, key_sql, keys)
+
+
+def _overlap(a: GroupPeriod, b: GroupPeriod) -> bool:
+    return a.begin <= b.end and b.begin <= a.end
+
+
+@rule("DUP-04", "duplicate", "error", "Person covered by two policies at once",
+      """The same person is covered by two different exchange policies of the same kind (health or
+      dental) for overlapping periods. A plan change (CIC) whose old policy ends the day before the new
+      one begins does not overlap. A passive re-enrollment next to an active one is a warning.""",
+      """Ask the exchange which policy is right; the other must be cancelled (a passive enrollment is
+      cancelled with reason CANCEL-OTH). Until then do not bill both.""")
+def dup04(ctx: Context) -> Iterator[Flag]:
+    for person, periods in _periods_for(ctx, "m.person_id").items():
+        live = sorted((p for p in periods if p.covered and p.policy_id), key=lambda p: p.first_row)
+        for i, b in enumerate(live):
+            for a in live[:i]:
+                if a.policy_id == b.policy_id or a.line != b.line or not _overlap(a, b):
+                    continue
+                passive = a.passive or b.passive
+                yield Flag("DUP-04", f"This person is covered by policy {b.policy_id} from {show_date(b.begin)} "
+                           f"and also by policy {a.policy_id} ({a.line or 'same line'}) from {show_date(a.begin)} to "
+                           f"{show_date(a.end) if not a.open_end else 'the end of the year'}: the two overlap.",
+                           member_row=b.person_rows.get(person, b.first_row), related=[a.person_rows.get(person, a.first_row)],
+                           policy_id=b.policy_id, key=a.group_key, severity="warning" if passive else None,
+                           segments=[At("REF", qual="1L", element="REF02", loop="2300"), At("DTP", qual="348")])
+
+
+@rule("DUP-05", "duplicate", "warning", "Subscriber with two active groups",
+      """One subscriber id (REF*0F) heads two different active exchange policies of the same kind in the
+      same coverage year.""",
+      """Ask the exchange whether the household really has two policies; usually one should have been
+      cancelled or was meant as a plan change.""")
+def dup05(ctx: Context) -> Iterator[Flag]:
+    for sub, periods in _periods_for(ctx, "m.subscriber_id").items():
+        live = sorted((p for p in periods if p.covered and p.policy_id and p.subscriber_row), key=lambda p: p.first_row)
+        for i, b in enumerate(live):
+            for a in live[:i]:
+                if a.policy_id == b.policy_id or a.line != b.line or a.begin[:4] != b.begin[:4] or not _overlap(a, b):
+                    continue
+                yield Flag("DUP-05", f"Subscriber {sub} heads policy {b.policy_id} and also policy {a.policy_id}, both "
+                           f"active for {a.line or 'the same coverage'} in {b.begin[:4]}.",
+                           member_row=b.subscriber_row, related=[a.subscriber_row], policy_id=b.policy_id,
+                           key=a.group_key, segments=[At("REF", qual="0F", element="REF02"),
+                                                      At("REF", qual="1L", element="REF02", loop="2300")])
+
+
+@rule("DUP-07", "duplicate", "warning", "Same person under two member ids",
+      """Two different exchange member ids (REF*17) carry the same SSN, or the same name, date of birth and
+      gender: probably one person with two applications.""",
+      """Ask the exchange whether these are the same person. If so, one member id (and its policy) should
+      be cancelled or merged.""")
+def dup07(ctx: Context) -> Iterator[Flag]:
+    ssn_ok = VALID_SSN_SQL.format(c="a.ssn")
+    pairs = ctx.q(f"""
+        SELECT a.member_id AS x, b.member_id AS y, 'ssn' AS how FROM scope_m s JOIN members a ON a.id = s.id
+        JOIN members b ON b.ssn = a.ssn AND b.member_id != a.member_id
+        WHERE a.member_id != '' AND b.member_id != '' AND {ssn_ok} AND b.transaction_id != a.transaction_id
+        UNION
+        SELECT a.member_id, b.member_id, 'name' FROM scope_m s JOIN members a ON a.id = s.id
+        JOIN members b ON b.last_name = a.last_name AND b.first_name = a.first_name AND b.dob = a.dob
+             AND b.member_id != a.member_id
+        WHERE a.member_id != '' AND b.member_id != '' AND a.dob != '' AND a.last_name != ''
+          AND b.transaction_id != a.transaction_id
+          AND (COALESCE(a.gender, '') = '' OR COALESCE(b.gender, '') = '' OR a.gender = b.gender)""")
+    if not pairs:
+        return
+    how: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for p in pairs:
+        x, y = sorted((p["x"], p["y"]))
+        how[(x, y)].add(p["how"])
+    ids = sorted({i for k in how for i in k})
+    first: dict[str, Any] = {}
+    for i in range(0, len(ids), 500):
+        part = ids[i:i + 500]
+        for r in ctx.q(f"""SELECT member_id, min(id) AS row FROM members WHERE member_id IN ({','.join('?' * len(part))})
+                           GROUP BY member_id""", part):
+            first[r["member_id"]] = r["row"]
+    rows = {r["id"]: r for r in ctx.q(
+        f"SELECT id, first_name, last_name, dob, ssn FROM members WHERE id IN ({','.join('?' * len(first))})",
+        list(first.values()))}
+    for (x, y), hows in how.items():
+        old, new = sorted((x, y), key=lambda k: first[k])
+        a, b = rows[first[old]], rows[first[new]]
+        what = []
+        if "ssn" in hows:
+            what.append(f"the same SSN (ending {(b['ssn'] or '')[-4:]})")
+        if "name" in hows:
+            what.append(f"the same name and date of birth ({b['first_name']} {b['last_name']}, {show_date(b['dob'])})")
+        yield Flag("DUP-07", f"Member id {new} has {' and '.join(what)} as member id {old}: probably the same "
+                   "person under two member ids.", member_row=b["id"], related=[a["id"]], key=old,
+                   segments=[At("REF", qual="17", element="REF02"), At("NM1", qual="IL")])
+
+
+__all__ = ["dup01", "dup02", "dup03", "dup04", "dup05", "dup07", "GroupPeriod"]

@@ -1,0 +1,451 @@
+"""The rules engine: after each import, re-run every rule for the persons and policies the import
+touched, using everything in the store, and keep the `flags` table in step.
+
+* Scope: the imported file's member rows plus every stored row that shares a person, an enrollment
+  group, a subscriber id, a policy id, an SSN or a name + birth date with them, plus the whole
+  transaction group of each such row; files: the imported one and every file of the same sender.
+* Flags are keyed by a fingerprint (rule + member row or file + a rule's own key). Re-running
+  updates a flag in place and never duplicates it. A flag in scope that a rule no longer raises gets
+  `resolved_at` / `resolved_by_file_id` (it is never deleted); if it comes back it is reopened. The
+  clerk's status is left alone either way (the review module records both events in its audit).
+* Everything happens inside the caller's transaction (the import's `db.atomic()` block).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import importlib
+import json
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from sqlite_utils import Database
+
+from .. import settings as _settings
+from . import history
+from .base import HIOS_GLOB, REGISTRY, At, Context, Flag, Rule, chunks
+
+log = logging.getLogger("enrollreview.rules")
+
+MODULES = ("duplicate", "maintenance", "family", "subsidy", "data_quality", "missing")
+SUBSCRIBER_AMOUNTS = ("PRE AMT TOT", "APTC AMT", "TOT RES AMT")
+
+
+def rules() -> dict[str, Rule]:
+    """Every registered rule by id (importing the category modules registers them)."""
+    for m in MODULES:
+        importlib.import_module(f"{__package__}.{m}")
+    return dict(sorted(REGISTRY.items(), key=lambda kv: _rule_order(kv[0])))
+
+
+def _rule_order(rid: str) -> tuple[int, int]:
+    prefix, _, num = rid.partition("-")
+    order = {"DUP": 0, "MNT": 1, "FAM": 2, "FIN": 3, "DQ": 4, "MISS": 5}
+    return order.get(prefix, 9), int(num) if num.isdigit() else 0
+
+
+# ------------------------------------------------------------------------------------ prepared tables
+
+
+def _prep_fset(ctx: Context) -> None:
+    """fset: per file in scope, whether companion-guide (exchange) rules apply, the file date and the
+    numeric thresholds, as columns rules can join on."""
+    ctx.x("DROP TABLE IF EXISTS temp.fset")
+    ctx.x("""CREATE TEMP TABLE fset (file_id INTEGER PRIMARY KEY, exchange INTEGER, fin_vocab INTEGER,
+             file_date TEXT, age_limit INTEGER, spouse_min INTEGER, max_age INTEGER, tol REAL,
+             earliest_year INTEGER)""")
+    files = [r[0] for r in ctx.q("SELECT id FROM scope_f UNION SELECT DISTINCT m.file_id FROM scope_m s "
+                                 "JOIN members m ON m.id = s.id")]
+    rows = []
+    for fid in files:
+        f = ctx.q("SELECT isa_sender, isa_receiver, isa_date, (SELECT max(bgn_date) FROM transactions t "
+                  "WHERE t.file_id = files.id) AS bgn FROM files WHERE id = ?", [fid])[0]
+        names = ctx.setting(fid, "category_names")
+        fin_names = [names.get(n, n) for n in SUBSCRIBER_AMOUNTS]
+        fin_vocab = bool(ctx.q(
+            f"SELECT 1 FROM members m JOIN categories c ON c.member_id = m.id WHERE m.file_id = ? "
+            f"AND c.name IN ({','.join('?' * len(fin_names))}) LIMIT 1", [fid, *fin_names]))
+        mode = str(ctx.setting(fid, "exchange_rules")).lower()
+        if mode in ("yes", "true", "1"):
+            exchange = True
+        elif mode in ("no", "false", "0"):
+            exchange = False
+        else:
+            exchange = fin_vocab or "CMSFFM" in ((f["isa_sender"] or "") + (f["isa_receiver"] or "")) or bool(ctx.q(
+                f"SELECT 1 FROM members m JOIN coverages c ON c.member_id = m.id WHERE m.file_id = ? "
+                f"AND c.plan_id GLOB '{HIOS_GLOB}' LIMIT 1", [fid]))
+        isa = f["isa_date"] or ""
+        file_date = f"20{isa[:2]}-{isa[2:4]}-{isa[4:6]}" if len(isa) == 6 and isa.isdigit() else (f["bgn"] or None)
+        rows.append((fid, int(exchange), int(fin_vocab), file_date, ctx.setting(fid, "dependant_age_limit"),
+                     ctx.setting(fid, "spouse_min_age"), ctx.setting(fid, "max_age"),
+                     float(ctx.setting(fid, "money_tolerance")), ctx.setting(fid, "earliest_coverage_year")))
+    ctx.conn.executemany("INSERT INTO fset VALUES (?,?,?,?,?,?,?,?,?)", rows)
+
+
+def _prep_catname(ctx: Context) -> None:
+    """catname: per file in scope, the source's 2750 names mapped to the canonical FFE names."""
+    ctx.need("fset")
+    ctx.x("DROP TABLE IF EXISTS temp.catname")
+    ctx.x("CREATE TEMP TABLE catname (file_id INTEGER, name TEXT, canon TEXT, PRIMARY KEY (file_id, name))")
+    rows = []
+    for (fid,) in ctx.q("SELECT file_id FROM fset"):
+        for canon, name in ctx.setting(fid, "category_names").items():
+            rows.append((fid, name, canon))
+    ctx.conn.executemany("INSERT OR IGNORE INTO catname VALUES (?,?,?)", rows)
+
+
+_FIN_COLS = {"PRE AMT 1": "pre1", "PRE AMT TOT": "pretot", "APTC AMT": "aptc", "TOT RES AMT": "totres",
+             "CSR AMT": "csr", "RATING AREA": "ra"}
+
+
+def _prep_fin(ctx: Context) -> None:
+    """fin: one row per member row in scope and financial effective date, with the amounts in force on
+    that date (the latest value of each category whose DTP*007 is not after it). Columns: pre1, pretot,
+    aptc, totres, csr, ra (rating area text), oth (sum of the other payers of FIN-04), *_ord (the
+    REF ordinal of each value), *_raw (REF02 as sent), n_* (how many of each the member carries)."""
+    ctx.need("catname")
+    ctx.x("DROP TABLE IF EXISTS temp.fincat")
+    ctx.x("""CREATE TEMP TABLE fincat AS
+             SELECT c.member_id AS m, n.canon AS canon, c.value AS value, c.amount AS amount,
+                    COALESCE(NULLIF(c.date_from, ''), '') AS eff, c.ref_ordinal AS ord, c.dtp_ordinal AS dord,
+                    c.seq AS seq
+             FROM scope_m s JOIN categories c ON c.member_id = s.id
+             JOIN members mm ON mm.id = c.member_id
+             JOIN catname n ON n.file_id = mm.file_id AND n.name = c.name
+             WHERE n.canon IN ('PRE AMT 1', 'PRE AMT TOT', 'APTC AMT', 'TOT RES AMT', 'CSR AMT', 'RATING AREA',
+                               'OTH PAY AMT 1', 'OTH PAY AMT 2', 'TOT EMP RES AMT')""")
+    subtract: dict[int, set[str]] = {}
+    for (fid,) in ctx.q("SELECT file_id FROM fset"):
+        subtract[fid] = set(ctx.setting(fid, "responsibility_subtracts"))
+    cols = ", ".join(f"{c} {'TEXT' if c == 'ra' else 'REAL'}, {c}_ord INTEGER, {c}_raw TEXT, n_{c} INTEGER"
+                     for c in _FIN_COLS.values())
+    ctx.x("DROP TABLE IF EXISTS temp.fin")
+    ctx.x(f"CREATE TEMP TABLE fin (member_row INTEGER, eff TEXT, file_id INTEGER, oth REAL, {cols})")
+    # Members with one effective date (nearly all): a plain pivot in SQL.
+    sel = ", ".join(
+        f"max(CASE WHEN canon = '{k}' THEN {'value' if c == 'ra' else 'amount'} END), "
+        f"max(CASE WHEN canon = '{k}' THEN ord END), max(CASE WHEN canon = '{k}' THEN value END), "
+        f"sum(canon = '{k}')" for k, c in _FIN_COLS.items())
+    ctx.x("DROP TABLE IF EXISTS temp.fin_multi")
+    ctx.x("CREATE TEMP TABLE fin_multi AS SELECT m FROM fincat GROUP BY m HAVING count(DISTINCT eff) > 1")
+    ctx.x(f"""INSERT INTO fin SELECT f.m, max(f.eff), mm.file_id, NULL, {sel}
+              FROM fincat f JOIN members mm ON mm.id = f.m
+              WHERE f.m NOT IN (SELECT m FROM fin_multi) GROUP BY f.m""")
+    # Other payers, per the sender's setting.
+    oth_rows = ctx.q("SELECT f.m, mm.file_id, f.canon, f.amount FROM fincat f JOIN members mm ON mm.id = f.m "
+                     "WHERE f.canon IN ('OTH PAY AMT 1', 'OTH PAY AMT 2', 'TOT EMP RES AMT') "
+                     "AND f.m NOT IN (SELECT m FROM fin_multi)")
+    oth: dict[int, float] = defaultdict(float)
+    for r in oth_rows:
+        if r["canon"] in subtract.get(r["file_id"], ()) and r["amount"] is not None:
+            oth[r["m"]] += r["amount"]
+    ctx.conn.executemany("UPDATE fin SET oth = ? WHERE member_row = ?", [(v, k) for k, v in oth.items()])
+    # Members with several effective dates: the amounts in force on each date.
+    multi = ctx.q("SELECT f.*, mm.file_id FROM fincat f JOIN members mm ON mm.id = f.m "
+                  "WHERE f.m IN (SELECT m FROM fin_multi) ORDER BY f.m, f.eff, f.seq")
+    by_member: dict[int, list[Any]] = defaultdict(list)
+    for r in multi:
+        by_member[r["m"]].append(r)
+    out = []
+    for m, cats in by_member.items():
+        fid = cats[0]["file_id"]
+        for eff in sorted({c["eff"] for c in cats if c["eff"]}):
+            cur: dict[str, Any] = {}
+            counts: dict[str, int] = defaultdict(int)
+            other = 0.0
+            for c in cats:
+                if c["eff"] and c["eff"] > eff:
+                    continue
+                cur[c["canon"]] = c
+                counts[c["canon"]] += 1
+            for k in ("OTH PAY AMT 1", "OTH PAY AMT 2", "TOT EMP RES AMT"):
+                if k in cur and k in subtract.get(fid, ()) and cur[k]["amount"] is not None:
+                    other += cur[k]["amount"]
+            row: list[Any] = [m, eff, fid, other or None]
+            for k, c in _FIN_COLS.items():
+                v = cur.get(k)
+                row += [(v["value"] if c == "ra" else v["amount"]) if v else None, v["ord"] if v else None,
+                        v["value"] if v else None, counts.get(k, 0)]
+            out.append(row)
+    if out:
+        ctx.conn.executemany(f"INSERT INTO fin VALUES ({','.join('?' * len(out[0]))})", out)
+    ctx.x("CREATE INDEX temp.idx_fin_member ON fin(member_row)")
+
+
+def _prep_tg(ctx: Context) -> None:
+    """tg: the transaction group of each member row in scope: its transaction and its head subscriber
+    row (or, without one, its own REF*0F), so rules can compare members of one household in one ST."""
+    ctx.x("DROP TABLE IF EXISTS temp.tg")
+    ctx.x("""CREATE TEMP TABLE tg AS
+             SELECT m.id AS id, m.transaction_id || ':' || COALESCE(m.head_row, 'S' || COALESCE(m.subscriber_id, ''))
+                    AS g, m.head_row AS head
+             FROM scope_m s JOIN members m ON m.id = s.id""")
+    ctx.x("CREATE INDEX temp.idx_tg_g ON tg(g)")
+    ctx.x("CREATE UNIQUE INDEX temp.idx_tg_id ON tg(id)")
+
+
+PREPARED: dict[str, Callable[[Context], None]] = {
+    "fset": _prep_fset, "catname": _prep_catname, "fin": _prep_fin, "tg": _prep_tg,
+}
+
+#: rules whose file-level flags look at every file of the sender (the others only at the imported file)
+WIDE_FILE_RULES = ("DUP-02", "MISS-06")
+
+_TEMP_TABLES = ("scope_m", "scope_f", "scope_rf", "knowncat", "fset", "catname", "fincat", "fin", "fin_multi", "tg", "_newfp")
+
+
+# ------------------------------------------------------------------------------------ scope
+
+
+def _build_scope(ctx: Context, file_ids: list[int] | None) -> None:
+    """Fill scope_m / scope_f. file_ids None: the whole store."""
+    for t in ("scope_m", "scope_f", "scope_rf"):
+        ctx.x(f"DROP TABLE IF EXISTS temp.{t}")
+        ctx.x(f"CREATE TEMP TABLE {t} (id INTEGER PRIMARY KEY)")
+    if file_ids is None:
+        ctx.x("INSERT INTO scope_m SELECT id FROM members")
+        ctx.x("INSERT INTO scope_f SELECT id FROM files WHERE status = 'imported'")
+        ctx.x("INSERT INTO scope_rf SELECT id FROM scope_f")
+        return
+    marks = ",".join("?" * len(file_ids))
+    ctx.x(f"INSERT INTO scope_m SELECT id FROM members WHERE file_id IN ({marks})", file_ids)
+    other = ctx.q(f"SELECT 1 FROM members WHERE file_id NOT IN ({marks}) LIMIT 1", file_ids)
+    if other:
+        ctx.x("DROP TABLE IF EXISTS temp._keys")
+        ctx.x(f"""CREATE TEMP TABLE _keys AS SELECT DISTINCT person_id, group_key, subscriber_id, policy_id, ssn,
+                  last_name, first_name, dob FROM members WHERE file_id IN ({marks})""", file_ids)
+        for col, cond in (("person_id", "k.person_id IS NOT NULL"), ("group_key", "k.group_key IS NOT NULL"),
+                          ("subscriber_id", "k.subscriber_id != ''"), ("policy_id", "k.policy_id != ''"),
+                          ("ssn", "k.ssn != ''")):
+            ctx.x(f"""INSERT OR IGNORE INTO scope_m SELECT m.id FROM (SELECT DISTINCT {col} AS v FROM _keys k
+                      WHERE {cond}) k JOIN members m ON m.{col} = k.v""")
+        ctx.x("""INSERT OR IGNORE INTO scope_m SELECT m.id FROM (SELECT DISTINCT last_name, first_name, dob FROM _keys
+                 WHERE dob != '' AND last_name != '') k JOIN members m ON m.last_name = k.last_name
+                 AND m.first_name = k.first_name AND m.dob = k.dob""")
+        ctx.x("DROP TABLE temp._keys")
+        # the whole household in its transaction, for every related row from another file
+        ctx.x(f"""INSERT OR IGNORE INTO scope_m SELECT m.id FROM members m WHERE m.head_row IN
+                  (SELECT DISTINCT x.head_row FROM scope_m s JOIN members x ON x.id = s.id
+                   WHERE x.file_id NOT IN ({marks}) AND x.head_row IS NOT NULL)""", file_ids)
+    ctx.x(f"INSERT OR IGNORE INTO scope_rf SELECT id FROM files WHERE id IN ({marks})", file_ids)
+    ctx.x(f"INSERT OR IGNORE INTO scope_f SELECT id FROM files WHERE id IN ({marks})", file_ids)
+    ctx.x(f"""INSERT OR IGNORE INTO scope_f SELECT f.id FROM files f WHERE f.status = 'imported' AND f.isa_sender IN
+              (SELECT isa_sender FROM files WHERE id IN ({marks}) AND isa_sender IS NOT NULL)""", file_ids)
+
+
+# ------------------------------------------------------------------------------------ running
+
+
+def run_for_file(db: Database, file_id: int) -> int:
+    """Re-run the rules for what `file_id` touched; returns the number of open flags on that file."""
+    prepared = history.prepare(db)
+    files = sorted(set(prepared) | {file_id})
+    _run(db, files, resolved_by=file_id)
+    marks = ",".join("?" * len(files))
+    db.execute(f"UPDATE rule_runs SET ruled_at = ? WHERE file_id IN ({marks})", [_utcnow(), *files])
+    return db.execute("SELECT COUNT(*) FROM flags WHERE file_id = ? AND resolved_at IS NULL", [file_id]).fetchone()[0]
+
+
+def run_all(db: Database) -> dict[str, int]:
+    """Re-run every rule on the whole store (after a settings change); returns counts."""
+    history.prepare(db)
+    res = _run(db, None, resolved_by=None)
+    db.execute("UPDATE rule_runs SET ruled_at = ?", [_utcnow()])
+    return res
+
+
+def _utcnow() -> str:
+    return _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat()
+
+
+def _run(db: Database, file_ids: list[int] | None, *, resolved_by: int | None) -> dict[str, int]:
+    t0 = time.perf_counter()
+    reg = rules()
+    ctx = Context(db, file_ids[-1] if file_ids else None, {})
+    try:
+        _build_scope(ctx, file_ids)
+        ctx.need("fset")
+        produced: list[tuple[Rule, Flag]] = []
+        timings: dict[str, float] = {}
+        for r in reg.values():
+            t = time.perf_counter()
+            for f in r.check(ctx):
+                produced.append((r, f))
+            timings[r.id] = time.perf_counter() - t
+        counts = _write(ctx, reg, produced, resolved_by)
+    finally:
+        for t in _TEMP_TABLES:
+            db.conn.execute(f"DROP TABLE IF EXISTS temp.{t}")
+    slow = sorted(timings.items(), key=lambda kv: -kv[1])[:5]
+    log.info("rules ran in %.2f s: %s; slowest %s", time.perf_counter() - t0, counts,
+             ", ".join(f"{k} {v:.2f}s" for k, v in slow))
+    return counts
+
+
+# ------------------------------------------------------------------------------------ writing
+
+
+class _Texts:
+    """Loads the stored raw text of member rows / transactions / envelopes to turn At into ordinals."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.members: dict[int, tuple[list[str], list[Any], str]] = {}
+        self.txns: dict[int, tuple[list[str], list[Any], str]] = {}
+        self.envs: dict[int, tuple[list[str], list[Any], str]] = {}
+
+    def load_members(self, ids: Iterable[int]) -> None:
+        need = sorted({i for i in ids if i is not None and i not in self.members})
+        for part in chunks(need, 500):
+            for r in self.ctx.q(f"SELECT m.id, m.raw, m.segs, f.delims FROM members m JOIN files f ON f.id = m.file_id "
+                                f"WHERE m.id IN ({','.join('?' * len(part))})", list(part)):
+                self.members[r["id"]] = (r["raw"].split("\n"), json.loads(r["segs"]), (r["delims"] or "*")[0])
+
+    def _txn(self, tid: int) -> tuple[list[str], list[Any], str]:
+        if tid not in self.txns:
+            r = self.ctx.q("SELECT t.raw, t.segs, f.delims FROM transactions t JOIN files f ON f.id = t.file_id "
+                           "WHERE t.id = ?", [tid])
+            self.txns[tid] = ((r[0]["raw"] or "").split("\n"), json.loads(r[0]["segs"] or "[]"),
+                              (r[0]["delims"] or "*")[0]) if r else ([], [], "*")
+        return self.txns[tid]
+
+    def _env(self, fid: int) -> tuple[list[str], list[Any], str]:
+        if fid not in self.envs:
+            r = self.ctx.q("SELECT envelope, delims FROM files WHERE id = ?", [fid])
+            env = json.loads(r[0]["envelope"] or "[]") if r else []
+            self.envs[fid] = ([e[1] for e in env], [[e[0], "", e[2]] for e in env],
+                              ((r[0]["delims"] if r else None) or "*")[0])
+        return self.envs[fid]
+
+    def resolve(self, at: At, member_row: int | None) -> list[dict[str, Any]]:
+        if at.env is not None:
+            lines, segs, sep = self._env(at.env)
+        elif at.txn is not None:
+            lines, segs, sep = self._txn(at.txn)
+        else:
+            row = at.row if at.row is not None else member_row
+            if row is None:
+                return []
+            if row not in self.members:
+                self.load_members([row])
+            lines, segs, sep = self.members.get(row, ([], [], "*"))
+        hits = []
+        for i, line in enumerate(lines):
+            parts = line.split(sep)
+            if parts[0].strip() != at.seg:
+                continue
+            if at.qual is not None and (len(parts) < 2 or parts[1] != at.qual):
+                continue
+            if at.loop is not None and i < len(segs) and at.loop not in (segs[i][1] or ""):
+                continue
+            if i < len(segs):
+                hits.append({"ordinal": segs[i][0], "element": at.element})
+        if at.nth is None:
+            return hits
+        try:
+            return [hits[at.nth]]
+        except IndexError:
+            return []
+
+
+def _write(ctx: Context, reg: dict[str, Rule], produced: list[tuple[Rule, Flag]],
+           resolved_by: int | None) -> dict[str, int]:
+    db, conn = ctx.db, ctx.conn
+    now = _utcnow()
+    texts = _Texts(ctx)
+    rows_needed = {f.member_row for _, f in produced if f.member_row is not None}
+    rows_needed |= {a.row for _, f in produced for a in f.segments if isinstance(a, At) and a.row is not None}
+    texts.load_members(rows_needed)
+    info: dict[int, Any] = {}
+    for part in chunks(sorted(i for i in rows_needed if i is not None), 500):
+        for r in ctx.q(f"SELECT id, file_id, policy_id, person_id FROM members WHERE id IN "
+                       f"({','.join('?' * len(part))})", list(part)):
+            info[r["id"]] = r
+    sender_cfg: dict[int, tuple[set[str], dict[str, str]]] = {}
+
+    def cfg(fid: int | None) -> tuple[set[str], dict[str, str]]:
+        if fid is None:
+            return set(), {}
+        if fid not in sender_cfg:
+            sender_cfg[fid] = (set(ctx.setting(fid, "disabled_rules")), dict(ctx.setting(fid, "severity")))
+        return sender_cfg[fid]
+
+    by_fp: dict[str, tuple[Any, ...]] = {}
+    for r, f in produced:
+        m = info.get(f.member_row) if f.member_row is not None else None
+        file_id = f.file_id if f.file_id is not None else (m["file_id"] if m else None)
+        f.file_id = file_id
+        disabled, sev_over = cfg(file_id)
+        if r.id in disabled:
+            continue
+        fp = f.fingerprint()
+        if fp in by_fp:
+            continue
+        severity = sev_over.get(r.id) or f.severity or r.severity
+        segs: list[dict[str, Any]] = []
+        for a in f.segments:
+            got = texts.resolve(a, f.member_row) if isinstance(a, At) else [a]
+            for g in got:
+                if g.get("ordinal") and g not in segs:
+                    segs.append(g)
+        policy = f.policy_id if f.policy_id is not None else (m["policy_id"] if m else None)
+        by_fp[fp] = (fp, r.id, r.category, severity, f.member_row, m["person_id"] if m else None, policy or None,
+                     file_id, f.message, f.next_step or r.next_step, json.dumps(segs, separators=(",", ":")),
+                     json.dumps(sorted(set(int(x) for x in f.related if x is not None and x != f.member_row))))
+    ctx.x("DROP TABLE IF EXISTS temp._newfp")
+    ctx.x("CREATE TEMP TABLE _newfp (fp TEXT PRIMARY KEY)")
+    conn.executemany("INSERT INTO _newfp VALUES (?)", [(fp,) for fp in by_fp])
+    reopened = [r[0] for r in conn.execute(
+        "SELECT g.id FROM flags g JOIN _newfp n ON n.fp = g.fingerprint WHERE g.resolved_at IS NOT NULL")]
+    before = conn.total_changes
+    conn.executemany(
+        """INSERT INTO flags (fingerprint, rule, category, severity, member_id, person_id, policy_id, file_id,
+               message, next_step, segments, related, status, created_at, updated_at)
+           VALUES (?,?,?,?,?,?,?,?,?,?,?,?,'new',?,?)
+           ON CONFLICT (fingerprint) DO UPDATE SET
+               severity = excluded.severity, person_id = excluded.person_id, policy_id = excluded.policy_id,
+               message = excluded.message, next_step = excluded.next_step, segments = excluded.segments,
+               related = excluded.related, resolved_at = NULL, resolved_by_file_id = NULL,
+               updated_at = excluded.updated_at
+           WHERE flags.severity IS NOT excluded.severity OR flags.message IS NOT excluded.message
+               OR flags.segments IS NOT excluded.segments OR flags.related IS NOT excluded.related
+               OR flags.next_step IS NOT excluded.next_step OR flags.person_id IS NOT excluded.person_id
+               OR flags.policy_id IS NOT excluded.policy_id OR flags.resolved_at IS NOT NULL""",
+        [(*v, now, now) for v in by_fp.values()])
+    written = conn.total_changes - before
+    # Conditions that went away: flags of these rules on rows / files in scope that no rule raised now.
+    ids = list(reg)
+    marks = ",".join("?" * len(ids))
+    wide = ",".join(f"'{r}'" for r in WIDE_FILE_RULES)
+    gone = [r[0] for r in conn.execute(
+        f"""SELECT g.id FROM flags g WHERE g.resolved_at IS NULL AND g.rule IN ({marks})
+            AND NOT EXISTS (SELECT 1 FROM _newfp n WHERE n.fp = g.fingerprint)
+            AND ((g.member_id IS NOT NULL AND g.member_id IN (SELECT id FROM scope_m))
+                 OR (g.member_id IS NULL AND (g.file_id IN (SELECT id FROM scope_rf)
+                     OR (g.rule IN ({wide}) AND g.file_id IN (SELECT id FROM scope_f)))))""", ids)]
+    for part in chunks(gone, 500):
+        conn.execute(f"UPDATE flags SET resolved_at = ?, resolved_by_file_id = ?, updated_at = ? "
+                     f"WHERE id IN ({','.join('?' * len(part))})", [now, resolved_by, now, *part])
+    _announce(db, gone, reopened, resolved_by)
+    return {"raised": len(by_fp), "written": written, "resolved": len(gone), "reopened": len(reopened)}
+
+
+def _announce(db: Database, gone: list[int], reopened: list[int], file_id: int | None) -> None:
+    """Tell the review module (its audit trail), when it is there and a file caused the change."""
+    if file_id is None or not (gone or reopened):
+        return
+    try:
+        from ..review import workflow
+    except ImportError:
+        return
+    if gone and hasattr(workflow, "on_flags_resolved"):
+        workflow.on_flags_resolved(db, gone, file_id)
+    if reopened and hasattr(workflow, "on_flags_reopened"):
+        workflow.on_flags_reopened(db, reopened, file_id)
+
+
+def effective_settings(db: Database, file_id: int) -> dict[str, Any]:
+    return _settings.for_file(db, file_id)

@@ -1,0 +1,417 @@
+"""History across files: who is the same person, which rows form one enrollment group, and what
+each row does to its policy over time.
+
+`prepare(db)` runs once per imported file, before the rules, and fills on `members`:
+
+* `person_id`: the same person across files, matched in this order: member id (REF*17); subscriber
+  id (REF*0F) + date of birth + first name; SSN; normalised last name + first name + date of birth.
+  Twins (same last name and birth date, different first names) stay two people. A match is refused
+  when both sides carry different member ids: that is "one person under two member ids" (DUP-07),
+  which must stay visible rather than be merged away.
+* `head_row`: the subscriber row a dependant belongs to inside its transaction: the subscriber with
+  the same REF*0F, else the subscriber it follows (when its own REF*0F is nobody's: FAM-03), else none
+  (a dependant-only transaction, or a dependant of a subscriber on record from another file).
+* `group_key`: the enrollment group across files, "policy id|subscriber id" (exchange policy id =
+  2300 REF*1L, else 2000 REF*1L on a subscriber-only cancel). The subscriber id is part of the key so
+  that employer-style files, where one group number covers many unrelated subscribers in one
+  transaction, fall apart into households.
+* `event`, `eff_begin`, `eff_end`, `sent_at`: what the row does (enrolled, effectuated, changed,
+  cancelled = end on or before begin, terminated = end after begin, reinstated, audit, other), its
+  coverage dates and when the sender made it.
+
+`policy_timeline()` and `person_timeline()` read the result for the GUI and the CLI.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import logging
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlite_utils import Database
+
+from .base import ISO_GLOB
+
+log = logging.getLogger("enrollreview.rules")
+
+_NONALPHA = re.compile(r"[^A-Z]")
+
+
+def norm_name(s: str | None) -> str:
+    return _NONALPHA.sub("", (s or "").upper())
+
+
+def valid_ssn(s: str | None) -> bool:
+    """9 digits and not one digit repeated (placeholders like 999999999 identify nobody)."""
+    return bool(s) and len(s) == 9 and s.isdigit() and len(set(s)) > 1  # type: ignore[arg-type]
+
+
+def event_kind(ins03: str | None, ins04: str | None, amrc: str | None, begin: str | None, end: str | None) -> str:
+    """MNT-01: what a row does to its policy; a 024 is a cancellation when it ends on or before its begin
+    (with only an end date it counts as a termination, with no date at all as 'ended')."""
+    a = (amrc or "").upper()
+    if ins03 == "021":
+        # INS04 28 alone is "initial enrollment" in the TR3; the exchange's effectuation is 021/28/CONFIRM
+        return "effectuated" if a == "CONFIRM" else "enrolled"
+    if ins03 == "024":
+        if begin and end:
+            return "cancelled" if end <= begin else "terminated"
+        if a.startswith("CANCEL"):
+            return "cancelled"
+        if a.startswith("TERM") or end:
+            return "terminated"
+        return "ended"
+    return {"025": "reinstated", "001": "changed", "030": "audit"}.get(ins03 or "", "other")
+
+
+def _sent_at(ts: str | None, bgn_date: str | None, bgn_time: str | None) -> str | None:
+    digits = "".join(c for c in (ts or "") if c.isdigit())
+    if len(digits) >= 12:
+        return (digits + "00")[:14]
+    d = (bgn_date or "").replace("-", "")
+    if len(d) == 8 and d.isdigit():
+        t = "".join(c for c in (bgn_time or "") if c.isdigit())
+        return d + (t + "000000")[:6]
+    return None
+
+
+def _utcnow() -> str:
+    return _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat()
+
+
+def unprepared_files(db: Database) -> list[int]:
+    return [r[0] for r in db.execute(
+        "SELECT f.id FROM files f WHERE f.status = 'imported' AND f.member_count > 0 "
+        "AND NOT EXISTS (SELECT 1 FROM rule_runs r WHERE r.file_id = f.id) ORDER BY f.id")]
+
+
+def prepare(db: Database) -> list[int]:
+    """Fill the history columns for every imported file not prepared yet (oldest first)."""
+    done = []
+    for fid in unprepared_files(db):
+        prepare_file(db, fid)
+        done.append(fid)
+    return done
+
+
+_ROWS_SQL = f"""
+SELECT m.id, m.transaction_id, m.ins01, m.ins03, m.ins04, m.amrc, m.subscriber_id, m.member_id, m.policy_id,
+       m.dob, m.ssn, m.last_name, m.first_name, m.elig_begin, m.elig_end,
+       c.b, c.e, c.n, c.ne,
+       (SELECT k.value FROM categories k WHERE k.member_id = m.id AND k.name = 'REQUEST SUBMIT TIMESTAMP'
+        LIMIT 1) AS ts,
+       t.bgn_date, t.bgn_time
+FROM members m
+JOIN transactions t ON t.id = m.transaction_id
+LEFT JOIN (SELECT member_id,
+                  min(CASE WHEN begin GLOB '{ISO_GLOB}' THEN begin END) AS b,
+                  max(CASE WHEN "end" GLOB '{ISO_GLOB}' THEN "end" END) AS e,
+                  count(*) AS n, count(CASE WHEN "end" GLOB '{ISO_GLOB}' THEN 1 END) AS ne
+           FROM coverages WHERE member_id BETWEEN ? AND ? GROUP BY member_id) c ON c.member_id = m.id
+WHERE m.file_id = ? ORDER BY m.id
+"""
+
+
+def prepare_file(db: Database, file_id: int) -> None:
+    conn = db.conn
+    lo, hi = conn.execute("SELECT min(id), max(id) FROM members WHERE file_id = ?", [file_id]).fetchone()
+    if lo is None:
+        conn.execute("INSERT OR REPLACE INTO rule_runs (file_id, prepared_at) VALUES (?, ?)", [file_id, _utcnow()])
+        return
+    rows = conn.execute(_ROWS_SQL, [lo, hi, file_id]).fetchall()
+    heads = _heads(db, file_id, rows)
+    persons = _persons(db, file_id, rows)
+    updates = []
+    by_id = {r[0]: r for r in rows}
+    for r in rows:
+        mid, ins03, ins04, amrc, sub_id, policy = r[0], r[3], r[4], r[5], r[6], r[8]
+        elig_b, elig_e, cb, ce, cn, cne, ts, bgn_date, bgn_time = r[13:22]
+        head = heads.get(mid)
+        if head is not None and head != mid:
+            h = by_id[head]
+            pol = h[8] or policy or ""
+            sub = h[6] or ""
+        else:
+            pol, sub = policy or "", sub_id or ""
+        begin = cb or (elig_b if _iso(elig_b) else None)
+        if _iso(elig_e):
+            end = elig_e
+        elif cn and cne == cn:
+            end = ce
+        else:
+            end = None
+        updates.append((persons[mid], head, f"{pol}|{sub}", event_kind(ins03, ins04, amrc, begin, end),
+                        begin, end, _sent_at(ts, bgn_date, bgn_time), mid))
+    conn.executemany("UPDATE members SET person_id = ?, head_row = ?, group_key = ?, event = ?, eff_begin = ?, "
+                     "eff_end = ?, sent_at = ? WHERE id = ?", updates)
+    conn.execute("INSERT OR REPLACE INTO rule_runs (file_id, prepared_at) VALUES (?, ?)", [file_id, _utcnow()])
+
+
+def _iso(d: str | None) -> bool:
+    return bool(d) and len(d) == 10 and d[4] == "-" and d[7] == "-"  # type: ignore[index]
+
+
+def _heads(db: Database, file_id: int, rows: list[Any]) -> dict[int, int | None]:
+    """members.id -> the subscriber row it belongs to in its transaction (itself for a subscriber)."""
+    subs_by_txn: dict[int, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
+    for r in rows:
+        if r[2] == "Y":
+            subs_by_txn[r[1]][r[6] or ""].append(r[0])
+    out: dict[int, int | None] = {}
+    pending: list[tuple[int, int, str]] = []   # (row, positional head, own REF*0F) to check on record
+    last_sub: dict[int, int] = {}
+    for r in rows:
+        mid, tid, ins01, sub_id = r[0], r[1], r[2], r[6] or ""
+        if ins01 == "Y":
+            out[mid] = mid
+            last_sub[tid] = mid
+            continue
+        same = subs_by_txn.get(tid, {}).get(sub_id) if sub_id else None
+        if same:
+            before = [s for s in same if s < mid]
+            out[mid] = before[-1] if before else same[0]
+        elif tid in last_sub:
+            pending.append((mid, last_sub[tid], sub_id))
+            out[mid] = last_sub[tid]
+        else:
+            out[mid] = None
+    ids = sorted({p[2] for p in pending if p[2]})
+    on_record: set[str] = set()
+    for i in range(0, len(ids), 500):
+        part = ids[i:i + 500]
+        marks = ",".join("?" * len(part))
+        on_record.update(x[0] for x in db.execute(
+            f"SELECT DISTINCT subscriber_id FROM members WHERE ins01 = 'Y' AND subscriber_id IN ({marks})", part))
+    for mid, _head, sub_id in pending:
+        if sub_id and sub_id in on_record:
+            out[mid] = None   # a dependant of another household, whose subscriber is on record
+    return out
+
+
+def _persons(db: Database, file_id: int, rows: list[Any]) -> dict[int, int]:
+    """members.id -> persons.id for the rows of one file (creating persons as needed)."""
+    conn = db.conn
+    by_member: dict[str, int] = {}
+    by_s: dict[tuple[str, str], list[tuple[int, str]]] = defaultdict(list)
+    by_ssn: dict[str, list[int]] = defaultdict(list)
+    by_n: dict[tuple[str, str, str], list[int]] = defaultdict(list)
+    pmid: dict[int, str] = {}   # person -> member id (REF*17) once known
+
+    def learn(pid: int, member_id: str, sub: str, dob: str, ssn: str, last: str, first: str) -> None:
+        if member_id:
+            by_member.setdefault(member_id, pid)
+            pmid.setdefault(pid, member_id)
+        nf = norm_name(first)
+        if sub and dob:
+            lst = by_s[(sub, dob)]
+            if (pid, nf) not in lst:
+                lst.append((pid, nf))
+        if valid_ssn(ssn) and pid not in by_ssn[ssn]:
+            by_ssn[ssn].append(pid)
+        nl = norm_name(last)
+        if nl and nf and dob and pid not in by_n[(nl, nf, dob)]:
+            by_n[(nl, nf, dob)].append(pid)
+
+    # Candidates already on record (other files), by each key.
+    cand_sql = ("SELECT DISTINCT o.person_id, o.member_id, o.subscriber_id, o.dob, o.ssn, o.last_name, o.first_name "
+                "FROM members n JOIN members o ON {on} WHERE n.file_id = ? AND o.file_id != ? "
+                "AND o.person_id IS NOT NULL")
+    has_other = conn.execute("SELECT 1 FROM members WHERE file_id != ? AND person_id IS NOT NULL LIMIT 1",
+                             [file_id]).fetchone()
+    if has_other:
+        for on in ("o.member_id = n.member_id AND n.member_id != ''",
+                   "o.subscriber_id = n.subscriber_id AND o.dob = n.dob AND n.subscriber_id != ''",
+                   "o.ssn = n.ssn AND n.ssn != ''",
+                   "o.last_name = n.last_name AND o.first_name = n.first_name AND o.dob = n.dob"):
+            for pid, member_id, sub, dob, ssn, last, first in conn.execute(cand_sql.format(on=on), [file_id, file_id]):
+                learn(pid, member_id or "", sub or "", dob or "", ssn or "", last or "", first or "")
+        pids = sorted(set(pmid) | {p for lst in by_ssn.values() for p in lst} | {p for lst in by_n.values() for p in lst}
+                      | {p for lst in by_s.values() for p, _ in lst})
+        for i in range(0, len(pids), 500):
+            part = pids[i:i + 500]
+            for pid, member_id in conn.execute(
+                    f"SELECT id, member_id FROM persons WHERE id IN ({','.join('?' * len(part))})", part):
+                if member_id:
+                    pmid[pid] = member_id
+
+    next_id = (conn.execute("SELECT COALESCE(MAX(id), 0) FROM persons").fetchone()[0]) + 1
+    new_persons: list[tuple[Any, ...]] = []
+    out: dict[int, int] = {}
+    now = _utcnow()
+
+    def compatible(pid: int, member_id: str) -> bool:
+        other = pmid.get(pid)
+        return not (member_id and other and other != member_id)
+
+    for r in rows:
+        mid, member_id, sub, dob, ssn, last, first = (r[0], r[7] or "", r[6] or "", r[9] or "", r[10] or "",
+                                                      r[11] or "", r[12] or "")
+        dob = dob if _iso(dob) else ""
+        pid = by_member.get(member_id) if member_id else None
+        if pid is None:
+            nf = norm_name(first)
+            if sub and dob:
+                for p, pf in by_s.get((sub, dob), ()):
+                    if (not nf or not pf or nf == pf) and compatible(p, member_id):
+                        pid = p
+                        break
+            if pid is None and valid_ssn(ssn):
+                pid = next((p for p in by_ssn.get(ssn, ()) if compatible(p, member_id)), None)
+            if pid is None and nf and dob:
+                pid = next((p for p in by_n.get((norm_name(last), nf, dob), ()) if compatible(p, member_id)), None)
+        if pid is None:
+            pid = next_id
+            next_id += 1
+            new_persons.append((pid, member_id or None, sub or None, last, first, dob or None, ssn or None, mid, now))
+        elif member_id and not pmid.get(pid):
+            conn.execute("UPDATE persons SET member_id = ? WHERE id = ? AND member_id IS NULL", [member_id, pid])
+        learn(pid, member_id, sub, dob, ssn, last, first)
+        out[mid] = pid
+    if new_persons:
+        conn.executemany("INSERT INTO persons (id, member_id, subscriber_id, last_name, first_name, dob, ssn, "
+                         "first_member_row, created_at) VALUES (?,?,?,?,?,?,?,?,?)", new_persons)
+    return out
+
+
+# ------------------------------------------------------------------------------------------- reading
+
+
+def _rows(db: Database, sql: str, params: Any = ()) -> list[dict[str, Any]]:
+    cur = db.execute(sql, params)
+    cols = [c[0] for c in cur.description]
+    return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+
+
+STATUS_AFTER = {"enrolled": "enrolled", "effectuated": "effectuated", "cancelled": "cancelled",
+                "terminated": "terminated", "reinstated": "reinstated"}
+
+
+def policy_timeline(db: Database, policy: str) -> list[dict[str, Any]]:
+    """The events of one policy (exchange policy id or group key), in the order received, each with the
+    policy's status after it: enrolled, effectuated, cancelled, terminated, reinstated."""
+    cond = "e.group_key = ?" if "|" in policy else "e.policy_id = ?"
+    events = _rows(db, f"""
+        SELECT e.*, f.name AS file, m.last_name, m.first_name, m.ins02
+        FROM policy_events e JOIN files f ON f.id = e.file_id JOIN members m ON m.id = e.member_row
+        WHERE {cond} ORDER BY e.file_id, e.transaction_id, e.seq""", [policy])
+    status: dict[str, str] = {}
+    for e in events:
+        key = e["group_key"]
+        if e["is_subscriber"] and e["event"] in STATUS_AFTER:
+            status[key] = STATUS_AFTER[e["event"]]
+        elif e["event"] in STATUS_AFTER and key not in status:
+            status[key] = STATUS_AFTER[e["event"]]
+        e["status"] = status.get(key, "")
+    return events
+
+
+def policy_status(db: Database, policy: str) -> str | None:
+    t = policy_timeline(db, policy)
+    return t[-1]["status"] if t else None
+
+
+def person_timeline(db: Database, person_id: int) -> list[dict[str, Any]]:
+    """Every row of one person across files, oldest first, with its policy and event."""
+    return _rows(db, """
+        SELECT e.*, f.name AS file FROM policy_events e JOIN files f ON f.id = e.file_id
+        WHERE e.person_id = ? ORDER BY e.file_id, e.transaction_id, e.seq""", [person_id])
+
+
+# ------------------------------------------------------------------------------------------- periods
+
+
+@dataclass
+class GroupPeriod:
+    """How long one enrollment group covered someone (a person, or the whole group for a subscriber)."""
+
+    group_key: str
+    policy_id: str
+    line: str                 # HD03 of the group (HLT, DEN, ...), '' when unknown
+    begin: str
+    end: str                  # the end date, or 12/31 of the begin year when open
+    open_end: bool
+    covered: bool             # False: cancelled (never took effect) or no begin date
+    passive: bool             # a passive (auto) re-enrollment
+    cic: bool                 # the group's enrollment says CIC (plan change)
+    first_row: int
+    subscriber_row: int | None
+    person_rows: dict[int, int] = field(default_factory=dict)   # person -> first row in the group
+
+
+_REOPEN = ("reinstated",)
+_STARTS = ("enrolled", "effectuated", "changed", "audit", "reinstated")
+_ENDS = ("cancelled", "terminated", "ended")
+
+
+def _fold(rows: list[Any]) -> tuple[str | None, str | None, bool]:
+    """(begin, end, cancelled) after applying rows (in the order received)."""
+    begin = end = None
+    cancelled = False
+    for r in rows:
+        ev = r["event"]
+        if ev in _STARTS:
+            if r["eff_begin"] and (begin is None or r["eff_begin"] < begin):
+                begin = r["eff_begin"]
+            if ev in _REOPEN:
+                end, cancelled = None, False
+        elif ev in _ENDS:
+            if begin is None:
+                begin = r["eff_begin"]
+            end = r["eff_end"] or r["eff_begin"]
+            cancelled = ev == "cancelled"
+    return begin, end, cancelled
+
+
+def group_periods(ctx: Any, key_sql: str, keys: list[Any]) -> dict[Any, list[GroupPeriod]]:
+    """For each key (a person id with key_sql 'm.person_id', or a subscriber id with 'm.subscriber_id'),
+    the coverage period of every enrollment group it appears in, from all the group's rows."""
+    per_person = "person_id" in key_sql
+    rows: list[Any] = []
+    for i in range(0, len(keys), 500):
+        part = keys[i:i + 500]
+        okey = key_sql.replace("m.", "o.")
+        rows += ctx.q(f"""
+            SELECT m.id, m.person_id, m.group_key, m.policy_id, m.subscriber_id, m.ins01, m.ins04, m.amrc, m.event,
+                   m.eff_begin, m.eff_end, m.file_id, m.transaction_id, m.seq,
+                   (SELECT c.hd03 FROM coverages c WHERE c.member_id = m.id ORDER BY c.seq LIMIT 1) AS line
+            FROM members m WHERE m.group_key IN (SELECT DISTINCT o.group_key FROM members o
+                 WHERE {okey} IN ({','.join('?' * len(part))}))""", list(part))
+    uniq = {r["id"]: r for r in rows}
+    rows = sorted(uniq.values(), key=lambda r: (r["file_id"], r["transaction_id"], r["seq"]))
+    groups: dict[str, list[Any]] = defaultdict(list)
+    for r in rows:
+        groups[r["group_key"]].append(r)
+    wanted = set(keys)
+    out: dict[Any, list[GroupPeriod]] = defaultdict(list)
+    for gk, grows in groups.items():
+        subs = [r for r in grows if r["ins01"] == "Y"]
+        g_begin, g_end, g_cancel = _fold(subs or grows)
+        line = next((r["line"] for r in grows if r["line"]), "")
+        policy = next((r["policy_id"] for r in grows if r["policy_id"]), "")
+        passive = any((r["amrc"] or "").upper().startswith("PASSIVE") or r["ins04"] == "41" for r in grows)
+        cic = any((r["amrc"] or "").upper() == "CIC" for r in grows)
+        person_rows: dict[int, int] = {}
+        for r in grows:
+            person_rows.setdefault(r["person_id"], r["id"])
+        sub_row = subs[0]["id"] if subs else None
+        if per_person:
+            by_person: dict[int, list[Any]] = defaultdict(list)
+            for r in grows:
+                by_person[r["person_id"]].append(r)
+            items = [(p, _fold(prow)) for p, prow in by_person.items() if p in wanted]
+        else:
+            items = [(k, (g_begin, g_end, g_cancel)) for k in {r["subscriber_id"] for r in subs} if k in wanted]
+        for k, (b, e, c) in items:
+            begin = b or g_begin
+            ends = [x for x in (e, g_end) if x]
+            end = min(ends) if ends else None
+            cancelled = c or g_cancel or bool(begin and end and end < begin)
+            if not begin:
+                continue
+            out[k].append(GroupPeriod(gk, policy, line, begin, end or f"{begin[:4]}-12-31", end is None,
+                                      not cancelled, passive, cic, person_rows.get(k, grows[0]["id"]) if per_person
+                                      else grows[0]["id"], sub_row, person_rows))
+    return out
