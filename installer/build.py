@@ -102,6 +102,44 @@ def sync_build_env(python: str | None) -> None:
         log=BUILD / "uv-sync.log")
 
 
+def debian_package(soname: str) -> str:
+    """libxcb-cursor.so.0 -> libxcb-cursor0, libxkbcommon-x11.so.0 -> libxkbcommon-x11-0 (Debian's rule)."""
+    base, _, major = soname.partition(".so.")
+    base = base.lower()
+    return f"{base}{'-' if base[-1:].isdigit() else ''}{major.split('.')[0]}"
+
+
+def ensure_xcb_libs() -> None:
+    """Linux: the X11 libraries Qt's xcb platform plugin links against must be on the build machine, so
+    that PyInstaller copies them into the bundle (many desktops lack libxcb-cursor0, which Qt >= 6.5
+    needs). Installed here when running as root with apt-get, as ./dev does for Qt's other libraries."""
+    if not sys.platform.startswith("linux") or not shutil.which("ldd"):
+        return
+    qt = next((VENV / "lib").glob("python3*/site-packages/PySide6/Qt"), None)
+    if qt is None:
+        raise BuildError("PySide6 is missing from build/venv")
+    targets = [*qt.glob("plugins/platforms/libqxcb.so"), *qt.glob("lib/libQt6XcbQpa.so*"),
+               *qt.glob("plugins/xcbglintegrations/*.so")]
+    missing: set[str] = set()
+    for t in targets:
+        out = subprocess.run(["ldd", str(t)], capture_output=True, text=True).stdout
+        missing |= set(re.findall(r"^\s*(\S+) => not found", out, re.M))
+    if not missing:
+        return
+    pkgs = sorted({debian_package(m) for m in missing})
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        say(f"installing the X11 libraries Qt's xcb plugin needs (bundled into the app): {' '.join(pkgs)}")
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        r = subprocess.run(["apt-get", "install", "-y", "-qq", *pkgs], env=env, capture_output=True, text=True)
+        if r.returncode != 0:
+            subprocess.run(["apt-get", "update", "-qq"], env=env, capture_output=True)
+            r = subprocess.run(["apt-get", "install", "-y", "-qq", *pkgs], env=env, capture_output=True, text=True)
+        if r.returncode == 0:
+            return
+    raise BuildError(f"Qt's xcb platform plugin needs {', '.join(sorted(missing))} on the build machine (to bundle "
+                     f"them); install them with:  sudo apt-get install {' '.join(pkgs)}")
+
+
 # -- 2. PyInstaller ---------------------------------------------------------------------------------------
 
 def pyinstaller() -> Path:
@@ -284,6 +322,7 @@ def main(argv: list[str] | None = None) -> int:
         say(f"enrollreview {ver} on {platform.system()} {machine()}, Python {platform.python_version()}")
         say("build environment: build/venv from uv.lock (group 'build')")
         sync_build_env(args.python)
+        ensure_xcb_libs()
         say("PyInstaller: installer/enrollreview.spec -> dist/enrollreview/")
         t0 = time.perf_counter()
         bundle = pyinstaller()
