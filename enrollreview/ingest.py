@@ -354,6 +354,11 @@ def plan_chunks(text: str, start: int, d: Delimiters, path: str, n: int) -> list
             isa = max((p for p, kind in env if kind == "ISA" and p < b), default=start)
             gs = max((p for p, kind in env if kind == "GS" and isa < p < b), default=None)
             job.prefix = [segment_at(isa)] + ([segment_at(gs)] if gs is not None else [])
+            # What one walker over the whole file would have counted before `b`.
+            job.isa_ids = [segment_at(p).fields[13:14][0] if len(segment_at(p).fields) > 13 else ""
+                           for p, kind in env if kind == "ISA" and p < isa]
+            job.gs_ids = [g.get(6) for g in (segment_at(p) for p, kind in env if kind == "GS" and isa < p < b)
+                          if gs is None or g.offset < gs]
             lo = bisect.bisect_left(st_pos, gs if gs is not None else isa)
             hi = bisect.bisect_left(st_pos, b)
             job.st_ids = [sid for _, sid in sts[lo:hi]]

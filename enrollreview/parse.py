@@ -38,6 +38,8 @@ class ChunkJob:
     final: bool
     prefix: list[Segment] = field(default_factory=list)   # ISA and GS in force at `begin`
     st_ids: list[str] = field(default_factory=list)       # ST02s seen earlier in the same group
+    gs_ids: list[str] = field(default_factory=list)       # GS06s seen earlier in the same interchange
+    isa_ids: list[str] = field(default_factory=list)      # ISA13s of earlier interchanges in the file
     text: str | None = None                               # in-process: the decoded file
 
 
@@ -82,14 +84,21 @@ def _json(v: Any) -> str:
     return json.dumps(v, separators=(",", ":"))
 
 
-def _resume_group(walker: Walker, st_ids: list[str]) -> None:
-    """Tell a primed walker which transactions its group already had before this chunk."""
-    fn = getattr(walker, "resume_group", None)
+def _resume(walker: Walker, job: ChunkJob) -> None:
+    """Tell a walker primed with the ISA and GS what came before this chunk in the file.
+
+    Priming with the ISA and GS left the walker with only their own control numbers; put back those
+    one walker over the whole file would have counted (for repeat and GE01/IEA01 count checks).
+    """
+    fn = getattr(walker, "resume", None)
     if fn is not None:
-        fn(st_ids)
-    else:  # TODO(walker): replace with the public method once the walker has it
-        walker._st_count = len(st_ids)
-        walker._st_ids = list(st_ids)
+        fn(isa_ids=job.isa_ids, gs_ids=job.gs_ids, st_ids=job.st_ids)
+        return
+    walker._isa_ids = [*job.isa_ids, *walker._isa_ids]
+    walker._gs_ids = [*job.gs_ids, *walker._gs_ids]
+    walker._gs_count = len(walker._gs_ids)
+    walker._st_ids = list(job.st_ids)
+    walker._st_count = len(job.st_ids)
 
 
 def parse_chunk(job: ChunkJob, cancel: Callable[[], bool] | None = None,
@@ -142,7 +151,7 @@ def parse_chunk(job: ChunkJob, cancel: Callable[[], bool] | None = None,
     if job.prefix:
         for seg in job.prefix:
             builder.add(seg, walker.step(seg))
-        _resume_group(walker, job.st_ids)
+        _resume(walker, job)
         walker.findings.clear()
         builder.envelope_lines.clear()
         primed_groups = len(builder.groups)

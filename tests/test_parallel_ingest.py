@@ -44,3 +44,18 @@ def test_parallel_parse_equals_serial(tmp_path, write_file, defect):
     assert parallel == serial
     if defect != "clean":
         assert serial[1], "the defect must be found"
+
+
+def test_parallel_parse_of_multi_group_and_multi_interchange_files(tmp_path, write_file):
+    """Two GS per interchange (medical and dental) and two interchanges in one file."""
+    from enrollreview.paths import demo_dir
+
+    demo = sorted(p for p in demo_dir().iterdir() if p.suffix != ".md")
+    text = demo[0].read_bytes().decode("latin-1")
+    assert text.count("GS*") >= 2
+    second = demo[1].read_bytes().decode("latin-1")
+    path = write_file(text + second)
+    serial = _import(tmp_path, path, 1, "serial")
+    parallel = _import(tmp_path, path, 2, "parallel")
+    assert parallel == serial
+    assert serial[1] == [], "two clean interchanges back to back have no findings"
