@@ -16,9 +16,17 @@ def register(sub: Any, common: Any) -> None:
 
 NO_DISPLAY = """enrollreview: no display found, so the window cannot open here.
   - On a desktop machine, run the same command in a graphical session.
-  - On a server, run it under a virtual display:  apt-get install xvfb && xvfb-run ./dev demo
-  - Or use the command line, which needs no display:  ./dev run --help
-    e.g.  ./dev run import resources/demo  then  ./dev run flags"""
+  - On a server, run it under a virtual display:  apt-get install xvfb && xvfb-run {cmd}
+  - Or use the command line, which needs no display:  {cli} --help
+    e.g.  {cli} import FOLDER_OF_834_FILES  then  {cli} flags"""
+
+
+def _no_display_text() -> str:
+    from_checkout = not getattr(sys, "frozen", False) and os.path.exists(
+        os.path.join(os.path.dirname(__file__), "..", "..", "dev"))
+    if from_checkout:
+        return NO_DISPLAY.format(cmd="./dev demo", cli="./dev run")
+    return NO_DISPLAY.format(cmd="enrollreview", cli="enrollreview")
 
 
 def has_display() -> bool:
@@ -32,7 +40,7 @@ def has_display() -> bool:
 
 def cmd_gui(args: Any) -> int:
     if not has_display():
-        print(NO_DISPLAY, file=sys.stderr)
+        print(_no_display_text(), file=sys.stderr)
         return 3
     from ..ui.app import run_app  # the only place the CLI touches Qt
 
