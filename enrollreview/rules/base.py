@@ -33,6 +33,11 @@ class Rule:
     description: str
     next_step: str           # what a clerk should do, in a clerk's words
     check: Callable[[Context], Iterable[Flag]] = field(compare=False, repr=False)
+    # 'file': the result for a row depends only on its own transaction and on data received before it,
+    # so only the imported rows are evaluated (temp view mm); 'store': it can change when later files
+    # arrive (an orphan's subscriber, a missing enrollment, a second policy), so every related row in
+    # scope is evaluated again (temp table ma)
+    scope: str = "file"
 
 
 @dataclass(frozen=True)
@@ -79,17 +84,18 @@ class Flag:
 REGISTRY: dict[str, Rule] = {}
 
 
-def rule(id: str, category: str, severity: str, title: str, description: str, next_step: str
+def rule(id: str, category: str, severity: str, title: str, description: str, next_step: str, *, scope: str = "file"
          ) -> Callable[[Callable[[Context], Iterable[Flag]]], Callable[[Context], Iterable[Flag]]]:
     """Register a rule function under its catalogue id."""
     assert category in CATEGORIES, category
     assert severity in SEVERITIES, severity
+    assert scope in ("file", "store"), scope
 
     def deco(fn: Callable[[Context], Iterable[Flag]]) -> Callable[[Context], Iterable[Flag]]:
         if id in REGISTRY:
             raise ValueError(f"rule {id} registered twice")
         REGISTRY[id] = Rule(id, category, severity, title, " ".join(description.split()),
-                            " ".join(next_step.split()), fn)
+                            " ".join(next_step.split()), fn, scope)
         return fn
 
     return deco
@@ -161,7 +167,9 @@ class Context:
     """One run of the rules: the rows in scope and the settings of each file in scope.
 
     Temporary tables (connection-local, dropped at the end of the run):
-      scope_m(id)            members.id the rules evaluate (the import's rows and everything related)
+      scope_m(id)            members.id in scope: the import's rows and every stored row related to them
+      ma(...)                those rows with the columns rules filter on; own = 1 for the import's rows
+      mm                     a view of ma's own rows (what 'file' rules evaluate)
       scope_rf(id)           the files being imported (file-level checks run on these)
       scope_f(id)            those and every file of the same senders (DUP-02, MISS-06 compare files)
       fset(file_id, ...)     the settings that apply to each file, as columns for joins

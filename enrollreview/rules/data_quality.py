@@ -42,7 +42,7 @@ def _findings(ctx: Context) -> list[Any]:
     if "findings" not in ctx.__dict__:
         ctx.__dict__["findings"] = ctx.q("""
             SELECT g.* FROM findings g WHERE g.file_id IN (SELECT id FROM scope_rf)
-            UNION SELECT g.* FROM findings g JOIN scope_m s ON s.id = g.member_id
+            UNION SELECT g.* FROM findings g JOIN mm s ON s.id = g.member_id
             ORDER BY file_id, ordinal, id""")
     return ctx.__dict__["findings"]
 
@@ -131,7 +131,7 @@ _BAD_DATE_FINDING = """EXISTS (SELECT 1 FROM findings g WHERE g.member_id = m.id
 def dq05(ctx: Context) -> Iterator[Flag]:
     nz = f"NOT GLOB '{ISO_GLOB}'"
     for r in ctx.q(f"""
-            SELECT m.id, m.dob, m.has_dmg, m.elig_begin, m.elig_end, m.maint_eff FROM scope_m s JOIN members m ON m.id = s.id
+            SELECT m.id, m.dob, m.has_dmg, m.elig_begin, m.elig_end, m.maint_eff FROM mm m
             WHERE ((m.has_dmg = 1 AND COALESCE(m.dob, '') != '' AND m.dob {nz})
                 OR (COALESCE(m.elig_begin, '') != '' AND m.elig_begin {nz})
                 OR (COALESCE(m.elig_end, '') != '' AND m.elig_end {nz})
@@ -143,8 +143,8 @@ def dq05(ctx: Context) -> Iterator[Flag]:
         yield Flag("DQ-05", f"Not a real date: {', '.join(bad)}.", member_row=r["id"], key="real",
                    segments=[At("DMG", element="DMG02"), At("DTP", nth=None)])
     for r in ctx.q(f"""
-            SELECT m.id, c.begin, c."end", c.maint_eff, c.paid_through, c.ordinal FROM scope_m s
-            JOIN members m ON m.id = s.id JOIN coverages c ON c.member_id = m.id
+            SELECT m.id, c.begin, c."end", c.maint_eff, c.paid_through, c.ordinal FROM mm m
+            JOIN coverages c ON c.member_id = m.id
             WHERE ((c.begin != '' AND c.begin {nz}) OR (c."end" != '' AND c."end" {nz})
                    OR (c.maint_eff != '' AND c.maint_eff {nz}) OR (c.paid_through != '' AND c.paid_through {nz}))
               AND NOT {_BAD_DATE_FINDING}"""):
@@ -153,7 +153,7 @@ def dq05(ctx: Context) -> Iterator[Flag]:
         yield Flag("DQ-05", f"Not a real coverage date: {', '.join(bad)}.", member_row=r["id"], key=f"real:{r['ordinal']}",
                    segments=[At("DTP", loop="2300", nth=None)])
     for r in ctx.q(f"""
-            SELECT m.id, c.name, c.date_from, c.date_to, c.dtp_ordinal FROM scope_m s JOIN members m ON m.id = s.id
+            SELECT m.id, c.name, c.date_from, c.date_to, c.dtp_ordinal FROM mm m
             JOIN categories c ON c.member_id = m.id
             WHERE (c.date_from != '' AND c.date_from {nz}) OR (c.date_to != '' AND c.date_to {nz})
                OR (c.date_to GLOB '{ISO_GLOB}' AND c.date_from > c.date_to)"""):
@@ -166,7 +166,7 @@ def dq05(ctx: Context) -> Iterator[Flag]:
                    segments=[{"ordinal": r["dtp_ordinal"], "element": "DTP03"}] if r["dtp_ordinal"] else [])
     # birth dates in the future or too far back
     for r in ctx.q(f"""
-            SELECT m.id, m.dob, m.eff_begin, f.file_date, f.max_age FROM scope_m s JOIN members m ON m.id = s.id
+            SELECT m.id, m.dob, m.eff_begin, f.file_date, f.max_age FROM mm m
             JOIN fset f ON f.file_id = m.file_id
             WHERE m.dob GLOB '{ISO_GLOB}' AND (m.dob > max(COALESCE(f.file_date, ''), COALESCE(m.eff_begin, ''))
                   OR m.dob < date(COALESCE(f.file_date, m.eff_begin, date('now')), '-' || f.max_age || ' years'))"""):
@@ -179,12 +179,12 @@ def dq05(ctx: Context) -> Iterator[Flag]:
         yield Flag("DQ-05", msg, member_row=r["id"], key="dob", segments=[At("DMG", element="DMG02")])
     # ends before begins
     for r in ctx.q(f"""
-            SELECT m.id, m.ins03, c.begin, c."end", c.ordinal, 'coverage' AS what FROM scope_m s
-            JOIN members m ON m.id = s.id JOIN coverages c ON c.member_id = m.id
+            SELECT m.id, m.ins03, c.begin, c."end", c.ordinal, 'coverage' AS what FROM mm m
+            JOIN coverages c ON c.member_id = m.id
             WHERE c.begin GLOB '{ISO_GLOB}' AND c."end" GLOB '{ISO_GLOB}' AND c."end" < c.begin
               AND NOT (m.ins03 = '024' AND c."end" = date(c.begin, '-1 day'))
             UNION ALL
-            SELECT m.id, m.ins03, m.elig_begin, m.elig_end, NULL, 'eligibility' FROM scope_m s JOIN members m ON m.id = s.id
+            SELECT m.id, m.ins03, m.elig_begin, m.elig_end, NULL, 'eligibility' FROM mm m
             WHERE m.elig_begin GLOB '{ISO_GLOB}' AND m.elig_end GLOB '{ISO_GLOB}' AND m.elig_end < m.elig_begin
               AND NOT (m.ins03 = '024' AND m.elig_end = date(m.elig_begin, '-1 day'))"""):
         seg = ([At("DTP", qual="348", element="DTP03"), At("DTP", qual="349", element="DTP03")] if r["what"] == "coverage"
@@ -193,7 +193,7 @@ def dq05(ctx: Context) -> Iterator[Flag]:
                    member_row=r["id"], key=f"range:{r['what']}", segments=seg)
     # exchange plan years
     for r in ctx.q(f"""
-            SELECT m.id, c.begin, c."end", c.ordinal, f.earliest_year FROM scope_m s JOIN members m ON m.id = s.id
+            SELECT m.id, c.begin, c."end", c.ordinal, f.earliest_year FROM mm m
             JOIN coverages c ON c.member_id = m.id JOIN fset f ON f.file_id = m.file_id
             WHERE f.exchange = 1 AND c.begin GLOB '{ISO_GLOB}'
               AND ((c."end" GLOB '{ISO_GLOB}' AND substr(c."end", 1, 4) != substr(c.begin, 1, 4) AND c."end" > c.begin)
@@ -215,6 +215,22 @@ def _repeating(d: str) -> bool:
 
 
 _PHONE_QUALS = ("TE", "HP", "CP", "WP", "AP", "BN", "FX")
+
+
+def _ok_zip(x: str) -> str:
+    """SQL: the ZIP expression x is 5 or 9 digits (a dash allowed) and not one digit repeated."""
+    d = f"replace({x}, '-', '')"
+    return f"(length({d}) IN (5, 9) AND {d} NOT GLOB '*[^0-9]*' AND replace({d}, substr({d}, 1, 1), '') != '')"
+
+
+def _ok_phone(x: str) -> str:
+    """SQL: the phone expression x has 10 digits (or 11 starting with 1) once punctuation is removed, not
+    one digit repeated."""
+    d = x
+    for ch in ("-", "(", ")", " ", ".", "+"):
+        d = f"replace({d}, '{ch}', '')"
+    ten = f"(CASE WHEN length({d}) = 11 AND substr({d}, 1, 1) = '1' THEN substr({d}, 2) ELSE {d} END)"
+    return f"(length({ten}) = 10 AND {ten} NOT GLOB '*[^0-9]*' AND replace({ten}, substr({ten}, 1, 1), '') != '')"
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -224,16 +240,18 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
       5 digits + state + 9 digits. Placeholder SSNs in a non-exchange file are a warning.""",
       """Ask the member or the exchange for the correct value; correspondence and ID cards depend on it.""")
 def dq06(ctx: Context) -> Iterator[Flag]:
-    rows = ctx.q("""
+    rows = ctx.q(f"""
         SELECT m.id, m.ssn, m.id_qual, m.zip, m.phones, m.mailing, m.email, m.head_row, h.zip AS hzip, f.exchange
-        FROM scope_m s JOIN members m ON m.id = s.id JOIN fset f ON f.file_id = m.file_id
-        LEFT JOIN members h ON h.id = m.head_row AND h.id != m.id
+        FROM mm m JOIN fset f ON f.file_id = m.file_id
+        LEFT JOIN mm h ON h.id = m.head_row AND h.id != m.id
         WHERE (m.id_qual = '34' AND COALESCE(m.ssn, '') != '' AND NOT (length(m.ssn) = 9 AND m.ssn NOT GLOB '*[^0-9]*'
                                                                     AND replace(m.ssn, substr(m.ssn, 1, 1), '') != ''))
-           OR (COALESCE(m.zip, '') != '' AND NOT (length(replace(m.zip, '-', '')) IN (5, 9)
-                AND replace(m.zip, '-', '') NOT GLOB '*[^0-9]*'
-                AND replace(m.zip, substr(m.zip, 1, 1), '') != ''))
-           OR m.phones IS NOT NULL OR m.mailing IS NOT NULL""")
+           OR (COALESCE(m.zip, '') != '' AND NOT {_ok_zip("m.zip")})
+           OR (m.mailing IS NOT NULL AND NOT {_ok_zip("json_extract(m.mailing, '$.zip')")})
+           OR (m.phones IS NOT NULL AND EXISTS (
+                SELECT 1 FROM json_each(m.phones) q, json_each(q.value) n
+                WHERE (q.key = 'EM' AND n.value NOT LIKE '%_@_%._%')
+                   OR (q.key IN ({", ".join(f"'{x}'" for x in _PHONE_QUALS)}) AND NOT {_ok_phone("n.value")})))""")
     for r in rows:
         sev = None if r["exchange"] else "warning"
         ssn = r["ssn"] or ""
@@ -275,7 +293,7 @@ def dq06(ctx: Context) -> Iterator[Flag]:
                     yield Flag("DQ-06", f"The phone number '{n}' is not a usable 10-digit number ({why}).",
                                member_row=r["id"], key=f"phone:{n}", severity=sev, segments=[At("PER")])
     for r in ctx.q(f"""
-            SELECT m.id, c.plan_id, c.ordinal FROM scope_m s JOIN members m ON m.id = s.id
+            SELECT m.id, c.plan_id, c.ordinal FROM mm m
             JOIN coverages c ON c.member_id = m.id JOIN fset f ON f.file_id = m.file_id
             WHERE f.exchange = 1 AND c.plan_id != '' AND c.plan_id NOT GLOB '{HIOS_GLOB}'
               AND (m.ins01 = 'Y' OR m.head_row IS NULL OR c.plan_id NOT IN
@@ -291,10 +309,9 @@ def dq06(ctx: Context) -> Iterator[Flag]:
       """Ask the exchange whether the transaction is complete; a missing member needs to be resent.""")
 def dq07(ctx: Context) -> Iterator[Flag]:
     rows = ctx.q("""
-        WITH tx AS (SELECT DISTINCT m.transaction_id AS tid FROM scope_m s JOIN members m ON m.id = s.id),
-        cnt AS (SELECT m.transaction_id AS tid, count(*) AS n, sum(m.ins01 = 'Y') AS subs,
+        WITH cnt AS (SELECT m.transaction_id AS tid, count(*) AS n, sum(m.ins01 = 'Y') AS subs,
                        min(CASE WHEN m.ins01 = 'Y' THEN m.id END) AS first_sub, min(m.id) AS first_row
-                FROM tx JOIN members m ON m.transaction_id = tx.tid GROUP BY m.transaction_id)
+                FROM mm m GROUP BY m.transaction_id)
         SELECT t.id, t.qty_to, t.qty_dt, t.qty_et, cnt.n, cnt.subs, COALESCE(cnt.first_sub, cnt.first_row) AS row
         FROM cnt JOIN transactions t ON t.id = cnt.tid
         WHERE COALESCE(t.qty_to, '') != '' OR COALESCE(t.qty_dt, '') != '' OR COALESCE(t.qty_et, '') != ''""")
@@ -345,7 +362,7 @@ def dq08(ctx: Context) -> Iterator[Flag]:
         known += [(fid, n) for n in names]
     ctx.conn.executemany("INSERT OR IGNORE INTO knowncat VALUES (?, ?)", known)
     unknown: dict[int, list[Any]] = defaultdict(list)
-    for r in ctx.q("""SELECT c.member_id, c.name, c.ordinal, f.exchange FROM scope_m s JOIN members m ON m.id = s.id
+    for r in ctx.q("""SELECT c.member_id, c.name, c.ordinal, f.exchange FROM mm m
                       JOIN categories c ON c.member_id = m.id JOIN fset f ON f.file_id = m.file_id
                       WHERE NOT EXISTS (SELECT 1 FROM knowncat k WHERE k.file_id = m.file_id AND k.name = c.name)
                       ORDER BY c.member_id, c.seq"""):
@@ -361,7 +378,7 @@ def dq08(ctx: Context) -> Iterator[Flag]:
     quals = " OR ".join(f"(n.canon = '{k}' AND c.ref_qual != '{v}')" for k, v in _EXPECTED_QUAL.items())
     fmt_names = "', '".join(_FORMATS)
     rows = ctx.q(f"""SELECT c.member_id, n.canon, c.name, c.ref_qual, c.value, c.ref_ordinal, f.exchange
-                     FROM scope_m s JOIN members m ON m.id = s.id JOIN categories c ON c.member_id = m.id
+                     FROM mm m JOIN categories c ON c.member_id = m.id
                      JOIN catname n ON n.file_id = m.file_id AND n.name = c.name JOIN fset f ON f.file_id = m.file_id
                      WHERE (f.exchange = 1 AND c.ref_qual != '' AND ({quals}))
                         OR (n.canon IN ('{fmt_names}') AND c.value != ''
@@ -387,7 +404,7 @@ def dq08(ctx: Context) -> Iterator[Flag]:
       from the companion guide's list (Appendix B).""",
       """No action is needed for enrollment; tell the exchange if the codes keep arriving this way.""")
 def dq09(ctx: Context) -> Iterator[Flag]:
-    rows = ctx.q("""SELECT m.id, m.raw, m.file_id, fl.delims FROM scope_m s JOIN members m ON m.id = s.id
+    rows = ctx.q("""SELECT m.id, (SELECT r.raw FROM members r WHERE r.id = m.id) AS raw, m.file_id, fl.delims FROM mm m
                     JOIN fset f ON f.file_id = m.file_id JOIN files fl ON fl.id = m.file_id
                     WHERE f.exchange = 1 AND COALESCE(m.race, '') != ''""")
     for r in rows:
@@ -421,7 +438,7 @@ def dq10(ctx: Context) -> Iterator[Flag]:
     for r in ctx.q("""
             SELECT m.id, m.ins01, m.ins03, m.ins08, m.member_id, fl.isa_receiver,
                    (SELECT count(*) FROM coverages c WHERE c.member_id = m.id) AS ncov
-            FROM scope_m s JOIN members m ON m.id = s.id JOIN fset f ON f.file_id = m.file_id
+            FROM mm m JOIN fset f ON f.file_id = m.file_id
             JOIN files fl ON fl.id = m.file_id WHERE f.exchange = 1"""):
         if r["ins01"] == "Y" and not r["ins08"]:
             yield Flag("DQ-10", "The subscriber's employment status (INS08) is missing; the exchange always sends it.",

@@ -20,7 +20,7 @@ VALID_SSN_SQL = ("length({c}) = 9 AND {c} NOT GLOB '*[^0-9]*' AND replace({c}, s
       enrollment system, then close the flag.""")
 def dup01(ctx: Context) -> Iterator[Flag]:
     rows = ctx.q("""
-        WITH st AS (SELECT DISTINCT m.transaction_id AS tid FROM scope_m s JOIN members m ON m.id = s.id),
+        WITH st AS (SELECT DISTINCT m.transaction_id AS tid FROM mm m),
         dup AS (SELECT t.id AS tid, min(o.id) AS oid FROM st JOIN transactions t ON t.id = st.tid
                 JOIN transactions o ON o.content_hash = t.content_hash AND o.id < t.id
                 WHERE t.content_hash IS NOT NULL GROUP BY t.id)
@@ -30,12 +30,42 @@ def dup01(ctx: Context) -> Iterator[Flag]:
                (SELECT id FROM members WHERE transaction_id = dup.oid ORDER BY ins01 = 'Y' DESC, seq LIMIT 1) AS orow
         FROM dup JOIN transactions t ON t.id = dup.tid JOIN transactions o ON o.id = dup.oid
         JOIN files fo ON fo.id = o.file_id""")
+    seen = set()
     for r in rows:
+        seen.add(r["tid"])
         where = "earlier in this file" if r["ofid"] == r["fid"] else f"in file {r['ofile']}"
         yield Flag("DUP-01", f"This transaction (ST02 {r['st_control']}, reference {r['bgn_ref'] or '(none)'}) is a "
                    f"word-for-word copy of transaction ST02 {r['ost']} received {where}.",
                    member_row=r["row"], related=[r["orow"]],
                    segments=[At("ST", element="ST02", txn=r["tid"]), At("BGN", element="BGN02", txn=r["tid"])])
+    # A resend in a later file has a new envelope date (BGN03/BGN04) but the same members, word for word:
+    # candidates share the first member's id, maintenance type and submit time; their member text decides.
+    cands = ctx.q("""
+        SELECT m.transaction_id AS tid, min(o.transaction_id) AS oid
+        FROM (SELECT min(id) AS id FROM mm GROUP BY transaction_id) f JOIN mm m ON m.id = f.id
+        JOIN members o ON o.group_key = m.group_key AND o.transaction_id < m.transaction_id
+             AND o.member_id = m.member_id AND o.ins03 = m.ins03 AND o.sent_at = m.sent_at
+        WHERE m.member_id != '' AND m.sent_at IS NOT NULL AND m.ins03 != '030'
+          AND o.id = (SELECT min(y.id) FROM members y WHERE y.transaction_id = o.transaction_id)
+        GROUP BY m.transaction_id""")
+    for c in cands:
+        if c["tid"] in seen:
+            continue
+        texts = {}
+        for tid in (c["tid"], c["oid"]):
+            texts[tid] = [x["raw"] for x in ctx.q("SELECT raw FROM members WHERE transaction_id = ? ORDER BY seq", [tid])]
+        if texts[c["tid"]] != texts[c["oid"]]:
+            continue
+        info = ctx.q("""SELECT t.st_control, t.bgn_ref, t.file_id, o.st_control AS ost, o.file_id AS ofid, fo.name AS ofile,
+                               (SELECT id FROM members WHERE transaction_id = t.id ORDER BY ins01 = 'Y' DESC, seq LIMIT 1) AS row,
+                               (SELECT id FROM members WHERE transaction_id = o.id ORDER BY ins01 = 'Y' DESC, seq LIMIT 1) AS orow
+                        FROM transactions t, transactions o JOIN files fo ON fo.id = o.file_id
+                        WHERE t.id = ? AND o.id = ?""", [c["tid"], c["oid"]])[0]
+        where = "earlier in this file" if info["ofid"] == info["file_id"] else f"in file {info['ofile']}"
+        yield Flag("DUP-01", f"This transaction (ST02 {info['st_control']}, reference {info['bgn_ref'] or '(none)'}) "
+                   f"repeats transaction ST02 {info['ost']} received {where}: the same members, word for word, with the "
+                   "same submit time.", member_row=info["row"], related=[info["orow"]],
+                   segments=[At("ST", element="ST02", txn=c["tid"]), At("BGN", element="BGN02", txn=c["tid"])])
 
 
 @rule("DUP-02", "duplicate", "error", "Control number used again",
@@ -85,13 +115,11 @@ def dup02(ctx: Context) -> Iterator[Flag]:
       """Check with the exchange which of the two entries is right and have the extra one cancelled. Make
       sure only one ID card is issued.""")
 def dup03(ctx: Context) -> Iterator[Flag]:
-    ctx.need("tg")
     ssn_ok = VALID_SSN_SQL.format(c="a.ssn")
     rows = ctx.q(f"""
         SELECT a.id AS a, b.id AS b, a.member_id AS amid, b.member_id AS bmid, a.first_name, a.last_name, a.dob,
                a.ssn AS assn, b.ssn AS bssn, b.first_name AS bfirst, b.last_name AS blast, b.dob AS bdob
-        FROM tg ta JOIN tg tb ON tb.g = ta.g AND tb.id > ta.id
-        JOIN members a ON a.id = ta.id JOIN members b ON b.id = tb.id
+        FROM mm a JOIN mm b ON b.g = a.g AND b.id > a.id
         WHERE ((a.ins03 = '024') = (b.ins03 = '024'))
           AND NOT (COALESCE(a.ins17, '') != '' AND COALESCE(b.ins17, '') != '' AND a.ins17 != b.ins17)
           AND ((a.member_id != '' AND a.member_id = b.member_id)
@@ -116,10 +144,10 @@ def dup03(ctx: Context) -> Iterator[Flag]:
 def _periods_for(ctx: Context, key_sql: str) -> dict[Any, list[GroupPeriod]]:
     """Coverage periods of every enrollment group of the keys (person or subscriber) that have more than
     one group, computed from all their rows in the store."""
+    # every stored row of a person or subscriber id in scope is in ma (the scope follows both keys)
     keys = [r[0] for r in ctx.q(f"""
-        SELECT k FROM (SELECT DISTINCT {key_sql} AS k FROM scope_m s JOIN members m ON m.id = s.id) x
-        WHERE k IS NOT NULL AND k != '' AND (SELECT count(DISTINCT o.group_key) FROM members o
-              WHERE {key_sql.replace('m.', 'o.')} = x.k AND o.policy_id != '') > 1""")]
+        SELECT {key_sql} AS k FROM ma m WHERE {key_sql} IS NOT NULL AND {key_sql} != '' AND m.policy_id != ''
+        GROUP BY {key_sql} HAVING count(DISTINCT m.group_key) > 1""")]
     if not keys:
         return {}
     return group_periods(ctx, key_sql, keys)
@@ -134,7 +162,7 @@ def _overlap(a: GroupPeriod, b: GroupPeriod) -> bool:
       dental) for overlapping periods. A plan change (CIC) whose old policy ends the day before the new
       one begins does not overlap. A passive re-enrollment next to an active one is a warning.""",
       """Ask the exchange which policy is right; the other must be cancelled (a passive enrollment is
-      cancelled with reason CANCEL-OTH). Until then do not bill both.""")
+      cancelled with reason CANCEL-OTH). Until then do not bill both.""", scope="store")
 def dup04(ctx: Context) -> Iterator[Flag]:
     for person, periods in _periods_for(ctx, "m.person_id").items():
         live = sorted((p for p in periods if p.covered and p.policy_id), key=lambda p: p.first_row)
@@ -155,7 +183,7 @@ def dup04(ctx: Context) -> Iterator[Flag]:
       """One subscriber id (REF*0F) heads two different active exchange policies of the same kind in the
       same coverage year.""",
       """Ask the exchange whether the household really has two policies; usually one should have been
-      cancelled or was meant as a plan change.""")
+      cancelled or was meant as a plan change.""", scope="store")
 def dup05(ctx: Context) -> Iterator[Flag]:
     for sub, periods in _periods_for(ctx, "m.subscriber_id").items():
         live = sorted((p for p in periods if p.covered and p.policy_id and p.subscriber_row), key=lambda p: p.first_row)
@@ -174,47 +202,47 @@ def dup05(ctx: Context) -> Iterator[Flag]:
       """Two different exchange member ids (REF*17) carry the same SSN, or the same name, date of birth and
       gender: probably one person with two applications.""",
       """Ask the exchange whether these are the same person. If so, one member id (and its policy) should
-      be cancelled or merged.""")
+      be cancelled or merged.""", scope="store")
 def dup07(ctx: Context) -> Iterator[Flag]:
-    ssn_ok = VALID_SSN_SQL.format(c="a.ssn")
+    # persons are never merged across two member ids, so two persons sharing an SSN or a name and birth
+    # date while carrying different member ids are exactly the candidates
+    ssn_ok = VALID_SSN_SQL.format(c="p.ssn")
     pairs = ctx.q(f"""
-        SELECT a.member_id AS x, b.member_id AS y, 'ssn' AS how FROM scope_m s JOIN members a ON a.id = s.id
-        JOIN members b ON b.ssn = a.ssn AND b.member_id != a.member_id
-        WHERE a.member_id != '' AND b.member_id != '' AND {ssn_ok} AND b.transaction_id != a.transaction_id
+        WITH sp AS (SELECT DISTINCT person_id AS pid FROM ma WHERE person_id IS NOT NULL)
+        SELECT p.id AS a, q.id AS b, 'ssn' AS how FROM sp JOIN persons p ON p.id = sp.pid
+        JOIN persons q ON q.ssn = p.ssn AND q.id != p.id
+        WHERE COALESCE(p.member_id, '') != '' AND COALESCE(q.member_id, '') != '' AND p.member_id != q.member_id
+          AND {ssn_ok}
         UNION
-        SELECT a.member_id, b.member_id, 'name' FROM scope_m s JOIN members a ON a.id = s.id
-        JOIN members b ON b.last_name = a.last_name AND b.first_name = a.first_name AND b.dob = a.dob
-             AND b.member_id != a.member_id
-        WHERE a.member_id != '' AND b.member_id != '' AND a.dob != '' AND a.last_name != ''
-          AND b.transaction_id != a.transaction_id
-          AND (COALESCE(a.gender, '') = '' OR COALESCE(b.gender, '') = '' OR a.gender = b.gender)""")
+        SELECT p.id, q.id, 'name' FROM sp JOIN persons p ON p.id = sp.pid
+        JOIN persons q ON q.nlast = p.nlast AND q.nfirst = p.nfirst AND q.dob = p.dob AND q.id != p.id
+        WHERE COALESCE(p.member_id, '') != '' AND COALESCE(q.member_id, '') != '' AND p.member_id != q.member_id
+          AND p.dob != '' AND p.nlast != '' AND p.nfirst != ''
+          AND (COALESCE(p.gender, '') = '' OR COALESCE(q.gender, '') = '' OR p.gender = q.gender)""")
     if not pairs:
         return
-    how: dict[tuple[str, str], set[str]] = defaultdict(set)
+    how: dict[tuple[int, int], set[str]] = defaultdict(set)
     for p in pairs:
-        x, y = sorted((p["x"], p["y"]))
-        how[(x, y)].add(p["how"])
-    ids = sorted({i for k in how for i in k})
-    first: dict[str, Any] = {}
-    for i in range(0, len(ids), 500):
-        part = ids[i:i + 500]
-        for r in ctx.q(f"""SELECT member_id, min(id) AS row FROM members WHERE member_id IN ({','.join('?' * len(part))})
-                           GROUP BY member_id""", part):
-            first[r["member_id"]] = r["row"]
-    rows = {r["id"]: r for r in ctx.q(
-        f"SELECT id, first_name, last_name, dob, ssn FROM members WHERE id IN ({','.join('?' * len(first))})",
-        list(first.values()))}
+        how[(min(p["a"], p["b"]), max(p["a"], p["b"]))].add(p["how"])
+    pids = sorted({i for k in how for i in k})
+    info = {r["id"]: r for r in ctx.q(f"""
+        SELECT p.id, p.member_id, p.first_member_row AS row, m.transaction_id, m.first_name, m.last_name, m.dob, m.ssn
+        FROM persons p JOIN members m ON m.id = p.first_member_row WHERE p.id IN ({','.join('?' * len(pids))})""", pids)}
     for (x, y), hows in how.items():
-        old, new = sorted((x, y), key=lambda k: first[k])
-        a, b = rows[first[old]], rows[first[new]]
+        if x not in info or y not in info:
+            continue
+        old, new = sorted((info[x], info[y]), key=lambda r: r["row"])
+        if old["transaction_id"] == new["transaction_id"]:
+            continue  # twice in one transaction: DUP-03
         what = []
         if "ssn" in hows:
-            what.append(f"the same SSN (ending {(b['ssn'] or '')[-4:]})")
+            what.append(f"the same SSN (ending {(new['ssn'] or '')[-4:]})")
         if "name" in hows:
-            what.append(f"the same name and date of birth ({b['first_name']} {b['last_name']}, {show_date(b['dob'])})")
-        yield Flag("DUP-07", f"Member id {new} has {' and '.join(what)} as member id {old}: probably the same "
-                   "person under two member ids.", member_row=b["id"], related=[a["id"]], key=old,
-                   segments=[At("REF", qual="17", element="REF02"), At("NM1", qual="IL")])
+            what.append(f"the same name and date of birth ({new['first_name']} {new['last_name']}, "
+                        f"{show_date(new['dob'])})")
+        yield Flag("DUP-07", f"Member id {new['member_id']} has {' and '.join(what)} as member id {old['member_id']}: "
+                   "probably the same person under two member ids.", member_row=new["row"], related=[old["row"]],
+                   key=old["member_id"], segments=[At("REF", qual="17", element="REF02"), At("NM1", qual="IL")])
 
 
 __all__ = ["dup01", "dup02", "dup03", "dup04", "dup05", "dup07", "GroupPeriod"]

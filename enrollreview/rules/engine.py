@@ -2,8 +2,11 @@
 touched, using everything in the store, and keep the `flags` table in step.
 
 * Scope: the imported file's member rows plus every stored row that shares a person, an enrollment
-  group, a subscriber id, a policy id, an SSN or a name + birth date with them, plus the whole
-  transaction group of each such row; files: the imported one and every file of the same sender.
+  group, a subscriber id, a policy id or an SSN with them, plus the household of each such row in its
+  transaction; files: the imported one and every file of the same sender.
+* Rules marked scope='file' depend only on a row's own transaction and on what was received before it,
+  so they look at the imported rows only; rules marked scope='store' (an orphan's subscriber arriving,
+  a missing enrollment arriving, a second policy) look at every row in scope.
 * Flags are keyed by a fingerprint (rule + member row or file + a rule's own key). Re-running
   updates a flag in place and never duplicates it. A flag in scope that a rule no longer raises gets
   `resolved_at` / `resolved_by_file_id` (it is never deleted); if it comes back it is reopened. The
@@ -57,8 +60,7 @@ def _prep_fset(ctx: Context) -> None:
     ctx.x("""CREATE TEMP TABLE fset (file_id INTEGER PRIMARY KEY, exchange INTEGER, fin_vocab INTEGER,
              file_date TEXT, age_limit INTEGER, spouse_min INTEGER, max_age INTEGER, tol REAL,
              earliest_year INTEGER)""")
-    files = [r[0] for r in ctx.q("SELECT id FROM scope_f UNION SELECT DISTINCT m.file_id FROM scope_m s "
-                                 "JOIN members m ON m.id = s.id")]
+    files = [r[0] for r in ctx.q("SELECT id FROM scope_f UNION SELECT DISTINCT file_id FROM ma")]
     rows = []
     for fid in files:
         f = ctx.q("SELECT isa_sender, isa_receiver, isa_date, (SELECT max(bgn_date) FROM transactions t "
@@ -112,8 +114,7 @@ def _prep_fin(ctx: Context) -> None:
              SELECT c.member_id AS m, n.canon AS canon, c.value AS value, c.amount AS amount,
                     COALESCE(NULLIF(c.date_from, ''), '') AS eff, c.ref_ordinal AS ord, c.dtp_ordinal AS dord,
                     c.seq AS seq
-             FROM scope_m s JOIN categories c ON c.member_id = s.id
-             JOIN members mm ON mm.id = c.member_id
+             FROM mm JOIN categories c ON c.member_id = mm.id
              JOIN catname n ON n.file_id = mm.file_id AND n.name = c.name
              WHERE n.canon IN ('PRE AMT 1', 'PRE AMT TOT', 'APTC AMT', 'TOT RES AMT', 'CSR AMT', 'RATING AREA',
                                'OTH PAY AMT 1', 'OTH PAY AMT 2', 'TOT EMP RES AMT')""")
@@ -132,10 +133,10 @@ def _prep_fin(ctx: Context) -> None:
     ctx.x("DROP TABLE IF EXISTS temp.fin_multi")
     ctx.x("CREATE TEMP TABLE fin_multi AS SELECT m FROM fincat GROUP BY m HAVING count(DISTINCT eff) > 1")
     ctx.x(f"""INSERT INTO fin SELECT f.m, max(f.eff), mm.file_id, NULL, {sel}
-              FROM fincat f JOIN members mm ON mm.id = f.m
+              FROM fincat f JOIN mm ON mm.id = f.m
               WHERE f.m NOT IN (SELECT m FROM fin_multi) GROUP BY f.m""")
     # Other payers, per the sender's setting.
-    oth_rows = ctx.q("SELECT f.m, mm.file_id, f.canon, f.amount FROM fincat f JOIN members mm ON mm.id = f.m "
+    oth_rows = ctx.q("SELECT f.m, mm.file_id, f.canon, f.amount FROM fincat f JOIN mm ON mm.id = f.m "
                      "WHERE f.canon IN ('OTH PAY AMT 1', 'OTH PAY AMT 2', 'TOT EMP RES AMT') "
                      "AND f.m NOT IN (SELECT m FROM fin_multi)")
     oth: dict[int, float] = defaultdict(float)
@@ -144,7 +145,7 @@ def _prep_fin(ctx: Context) -> None:
             oth[r["m"]] += r["amount"]
     ctx.conn.executemany("UPDATE fin SET oth = ? WHERE member_row = ?", [(v, k) for k, v in oth.items()])
     # Members with several effective dates: the amounts in force on each date.
-    multi = ctx.q("SELECT f.*, mm.file_id FROM fincat f JOIN members mm ON mm.id = f.m "
+    multi = ctx.q("SELECT f.*, mm.file_id FROM fincat f JOIN mm ON mm.id = f.m "
                   "WHERE f.m IN (SELECT m FROM fin_multi) ORDER BY f.m, f.eff, f.seq")
     by_member: dict[int, list[Any]] = defaultdict(list)
     for r in multi:
@@ -175,26 +176,39 @@ def _prep_fin(ctx: Context) -> None:
     ctx.x("CREATE INDEX temp.idx_fin_member ON fin(member_row)")
 
 
-def _prep_tg(ctx: Context) -> None:
-    """tg: the transaction group of each member row in scope: its transaction and its head subscriber
-    row (or, without one, its own REF*0F), so rules can compare members of one household in one ST."""
-    ctx.x("DROP TABLE IF EXISTS temp.tg")
-    ctx.x("""CREATE TEMP TABLE tg AS
-             SELECT m.id AS id, m.transaction_id || ':' || COALESCE(m.head_row, 'S' || COALESCE(m.subscriber_id, ''))
-                    AS g, m.head_row AS head
-             FROM scope_m s JOIN members m ON m.id = s.id""")
-    ctx.x("CREATE INDEX temp.idx_tg_g ON tg(g)")
-    ctx.x("CREATE UNIQUE INDEX temp.idx_tg_id ON tg(id)")
+MM_COLUMNS = ("id", "file_id", "transaction_id", "seq", "ins01", "ins02", "ins03", "ins04", "ins08", "ins17", "amrc",
+              "subscriber_id", "member_id", "policy_id", "person_id", "head_row", "group_key", "event", "eff_begin",
+              "eff_end", "sent_at", "maint_eff", "elig_begin", "elig_end", "last_name", "first_name", "dob", "gender",
+              "has_dmg", "ssn", "id_qual", "state", "zip", "email", "race", "phones", "mailing")
+
+
+def _prep_mm(ctx: Context) -> None:
+    """mm: the member rows in scope with the columns rules filter on (members rows are wide: they carry
+    the raw segments; scanning this narrow copy is several times faster). Column g is the household in
+    its transaction: the transaction and its head subscriber row (or, without one, the REF*0F)."""
+    ctx.x("DROP VIEW IF EXISTS temp.mm")
+    ctx.x("DROP TABLE IF EXISTS temp.ma")
+    cols = ", ".join(f"m.{c}" for c in MM_COLUMNS)
+    ctx.x(f"""CREATE TEMP TABLE ma AS SELECT {cols},
+              m.transaction_id || ':' || COALESCE(m.head_row, 'S' || COALESCE(m.subscriber_id, '')) AS g,
+              m.file_id IN (SELECT id FROM scope_rf) AS own
+              FROM scope_m s JOIN members m ON m.id = s.id""")
+    ctx.x("CREATE UNIQUE INDEX temp.idx_ma_id ON ma(id)")
+    ctx.x("CREATE INDEX temp.idx_ma_g ON ma(g)")
+    ctx.x("CREATE INDEX temp.idx_ma_head ON ma(head_row)")
+    ctx.x("CREATE INDEX temp.idx_ma_person ON ma(person_id)")
+    ctx.x("CREATE TEMP VIEW mm AS SELECT * FROM ma WHERE own = 1")
 
 
 PREPARED: dict[str, Callable[[Context], None]] = {
-    "fset": _prep_fset, "catname": _prep_catname, "fin": _prep_fin, "tg": _prep_tg,
+    "fset": _prep_fset, "catname": _prep_catname, "fin": _prep_fin, "ma": _prep_mm,
 }
 
 #: rules whose file-level flags look at every file of the sender (the others only at the imported file)
-WIDE_FILE_RULES = ("DUP-02", "MISS-06")
+WIDE_FILE_RULES = ("MISS-06",)
 
-_TEMP_TABLES = ("scope_m", "scope_f", "scope_rf", "knowncat", "fset", "catname", "fincat", "fin", "fin_multi", "tg", "_newfp")
+_TEMP_TABLES = ("scope_m", "scope_f", "scope_rf", "knowncat", "fset", "catname", "fincat", "fin", "fin_multi", "ma",
+                "_newfp")
 
 
 # ------------------------------------------------------------------------------------ scope
@@ -215,16 +229,13 @@ def _build_scope(ctx: Context, file_ids: list[int] | None) -> None:
     other = ctx.q(f"SELECT 1 FROM members WHERE file_id NOT IN ({marks}) LIMIT 1", file_ids)
     if other:
         ctx.x("DROP TABLE IF EXISTS temp._keys")
-        ctx.x(f"""CREATE TEMP TABLE _keys AS SELECT DISTINCT person_id, group_key, subscriber_id, policy_id, ssn,
-                  last_name, first_name, dob FROM members WHERE file_id IN ({marks})""", file_ids)
+        ctx.x(f"""CREATE TEMP TABLE _keys AS SELECT DISTINCT person_id, group_key, subscriber_id, policy_id, ssn
+                  FROM members WHERE file_id IN ({marks})""", file_ids)
         for col, cond in (("person_id", "k.person_id IS NOT NULL"), ("group_key", "k.group_key IS NOT NULL"),
                           ("subscriber_id", "k.subscriber_id != ''"), ("policy_id", "k.policy_id != ''"),
                           ("ssn", "k.ssn != ''")):
             ctx.x(f"""INSERT OR IGNORE INTO scope_m SELECT m.id FROM (SELECT DISTINCT {col} AS v FROM _keys k
                       WHERE {cond}) k JOIN members m ON m.{col} = k.v""")
-        ctx.x("""INSERT OR IGNORE INTO scope_m SELECT m.id FROM (SELECT DISTINCT last_name, first_name, dob FROM _keys
-                 WHERE dob != '' AND last_name != '') k JOIN members m ON m.last_name = k.last_name
-                 AND m.first_name = k.first_name AND m.dob = k.dob""")
         ctx.x("DROP TABLE temp._keys")
         # the whole household in its transaction, for every related row from another file
         ctx.x(f"""INSERT OR IGNORE INTO scope_m SELECT m.id FROM members m WHERE m.head_row IN
@@ -267,6 +278,8 @@ def _run(db: Database, file_ids: list[int] | None, *, resolved_by: int | None) -
     ctx = Context(db, file_ids[-1] if file_ids else None, {})
     try:
         _build_scope(ctx, file_ids)
+        ctx.x("PRAGMA temp.cache_size = -262144")  # 256 MB for the temporary tables of one run
+        ctx.need("ma")
         ctx.need("fset")
         produced: list[tuple[Rule, Flag]] = []
         timings: dict[str, float] = {}
@@ -277,6 +290,7 @@ def _run(db: Database, file_ids: list[int] | None, *, resolved_by: int | None) -
             timings[r.id] = time.perf_counter() - t
         counts = _write(ctx, reg, produced, resolved_by)
     finally:
+        db.conn.execute("DROP VIEW IF EXISTS temp.mm")
         for t in _TEMP_TABLES:
             db.conn.execute(f"DROP TABLE IF EXISTS temp.{t}")
     slow = sorted(timings.items(), key=lambda kv: -kv[1])[:5]
@@ -416,16 +430,21 @@ def _write(ctx: Context, reg: dict[str, Rule], produced: list[tuple[Rule, Flag]]
                OR flags.policy_id IS NOT excluded.policy_id OR flags.resolved_at IS NOT NULL""",
         [(*v, now, now) for v in by_fp.values()])
     written = conn.total_changes - before
-    # Conditions that went away: flags of these rules on rows / files in scope that no rule raised now.
-    ids = list(reg)
-    marks = ",".join("?" * len(ids))
+    # Conditions that went away: flags of these rules on rows / files the rules looked at that no rule raised
+    # now. 'file' rules looked at the imported rows, 'store' rules at every row in scope.
+    file_rules = [r.id for r in reg.values() if r.scope == "file"]
+    store_rules = [r.id for r in reg.values() if r.scope == "store"]
+    fm, sm = ",".join("?" * len(file_rules)), ",".join("?" * len(store_rules))
     wide = ",".join(f"'{r}'" for r in WIDE_FILE_RULES)
     gone = [r[0] for r in conn.execute(
-        f"""SELECT g.id FROM flags g WHERE g.resolved_at IS NULL AND g.rule IN ({marks})
+        f"""SELECT g.id FROM flags g WHERE g.resolved_at IS NULL
             AND NOT EXISTS (SELECT 1 FROM _newfp n WHERE n.fp = g.fingerprint)
-            AND ((g.member_id IS NOT NULL AND g.member_id IN (SELECT id FROM scope_m))
-                 OR (g.member_id IS NULL AND (g.file_id IN (SELECT id FROM scope_rf)
-                     OR (g.rule IN ({wide}) AND g.file_id IN (SELECT id FROM scope_f)))))""", ids)]
+            AND ((g.rule IN ({fm}) AND (g.member_id IN (SELECT id FROM ma WHERE own = 1)
+                                         OR (g.member_id IS NULL AND g.file_id IN (SELECT id FROM scope_rf))))
+              OR (g.rule IN ({sm}) AND (g.member_id IN (SELECT id FROM scope_m)
+                                         OR (g.member_id IS NULL AND (g.file_id IN (SELECT id FROM scope_rf)
+                                             OR (g.rule IN ({wide}) AND g.file_id IN (SELECT id FROM scope_f)))))))""",
+        [*file_rules, *store_rules])]
     for part in chunks(gone, 500):
         conn.execute(f"UPDATE flags SET resolved_at = ?, resolved_by_file_id = ?, updated_at = ? "
                      f"WHERE id IN ({','.join('?' * len(part))})", [now, resolved_by, now, *part])

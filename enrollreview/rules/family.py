@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from .base import HIOS_GLOB, At, Context, Flag, age_on, rel, rule, show_date
+from .base import HIOS_GLOB, ISO_GLOB, At, Context, Flag, age_on, rel, rule, show_date
 
 CHILD_TYPES = ("19", "09", "10", "17", "05")
 PARENT_TYPES = ("03", "13", "16")
@@ -25,7 +25,7 @@ SPOUSE_TYPES = ("01", "53")
 def fam01(ctx: Context) -> Iterator[Flag]:
     rows = ctx.q("""
         SELECT m.transaction_id, m.subscriber_id, group_concat(m.id) AS ids
-        FROM scope_m s JOIN members m ON m.id = s.id
+        FROM mm m
         WHERE m.ins01 = 'Y' AND m.subscriber_id != ''
         GROUP BY m.transaction_id, m.subscriber_id HAVING count(DISTINCT m.person_id) > 1""")
     for r in rows:
@@ -41,7 +41,7 @@ def fam01(ctx: Context) -> Iterator[Flag]:
       syntax check passes both mistakes.""",
       """Ask the exchange who the subscriber is and what this person's relationship to them is.""")
 def fam02(ctx: Context) -> Iterator[Flag]:
-    for r in ctx.q("""SELECT m.id, m.ins01, m.ins02 FROM scope_m s JOIN members m ON m.id = s.id
+    for r in ctx.q("""SELECT m.id, m.ins01, m.ins02 FROM mm m
                       WHERE (m.ins01 = 'Y' AND m.ins02 != '18') OR (m.ins01 = 'N' AND m.ins02 = '18')"""):
         if r["ins01"] == "Y":
             msg = f"This member is coded as the subscriber (INS01 Y) but as the subscriber's {rel(r['ins02'])}."
@@ -57,7 +57,7 @@ def fam02(ctx: Context) -> Iterator[Flag]:
       dependant to the subscriber by hand.""")
 def fam03(ctx: Context) -> Iterator[Flag]:
     for r in ctx.q("""SELECT d.id, d.subscriber_id, d.member_id, h.subscriber_id AS hsub, h.id AS hid
-                      FROM scope_m s JOIN members d ON d.id = s.id JOIN members h ON h.id = d.head_row
+                      FROM mm d JOIN mm h ON h.id = d.head_row
                       WHERE d.ins01 != 'Y' AND d.subscriber_id != '' AND d.subscriber_id != h.subscriber_id"""):
         own = " (its own member id)" if r["subscriber_id"] == r["member_id"] else ""
         yield Flag("FAM-03", f"This dependant's subscriber id (REF*0F) is {r['subscriber_id']}{own}, but the subscriber "
@@ -77,7 +77,7 @@ def fam04(ctx: Context) -> Iterator[Flag]:
                 AND sc.hd03 = dc.hd03) AS hplans,
                (SELECT group_concat(DISTINCT sc.policy_id) FROM coverages sc WHERE sc.member_id = h.id
                 AND sc.hd03 = dc.hd03) AS hpols
-        FROM scope_m s JOIN members d ON d.id = s.id JOIN members h ON h.id = d.head_row
+        FROM mm d JOIN mm h ON h.id = d.head_row
         JOIN coverages dc ON dc.member_id = d.id
         WHERE d.ins01 != 'Y' AND EXISTS (SELECT 1 FROM coverages sc WHERE sc.member_id = h.id AND sc.hd03 = dc.hd03)
           AND ((dc.plan_id != '' AND NOT EXISTS (SELECT 1 FROM coverages sc WHERE sc.member_id = h.id
@@ -102,9 +102,9 @@ def fam04(ctx: Context) -> Iterator[Flag]:
       """A dependant sent without its subscriber (a dependant-only transaction is legal) whose subscriber id
       (REF*0F) belongs to no subscriber in this file or anywhere in the store.""",
       """Look the subscriber up in the enrollment system. If the household is unknown, ask the exchange for
-      the subscriber's enrollment (it may never have been received).""")
+      the subscriber's enrollment (it may never have been received).""", scope="store")
 def fam05(ctx: Context) -> Iterator[Flag]:
-    for r in ctx.q("""SELECT d.id, d.subscriber_id, d.ins03 FROM scope_m s JOIN members d ON d.id = s.id
+    for r in ctx.q("""SELECT d.id, d.subscriber_id, d.ins03 FROM ma d
                       WHERE d.ins01 != 'Y' AND d.head_row IS NULL
                         AND (d.subscriber_id = '' OR NOT EXISTS (SELECT 1 FROM members h
                              WHERE h.subscriber_id = d.subscriber_id AND h.ins01 = 'Y'))"""):
@@ -119,25 +119,16 @@ def fam05(ctx: Context) -> Iterator[Flag]:
       """Ask the exchange for the right relationship of each of them; often a child or parent was coded as
       spouse.""")
 def fam06(ctx: Context) -> Iterator[Flag]:
-    ctx.need("tg")
     rows = ctx.q("""
-        SELECT t.g, group_concat(m.id) AS ids FROM tg t JOIN members m ON m.id = t.id
+        SELECT m.g, group_concat(m.id) AS ids FROM mm m
         WHERE m.ins02 IN ('01', '53') AND m.ins03 != '024'
-        GROUP BY t.g HAVING count(DISTINCT m.person_id) > 1""")
+        GROUP BY m.g HAVING count(DISTINCT m.person_id) > 1""")
     for r in rows:
         ids = sorted(int(x) for x in r["ids"].split(","))
         for extra in ids[1:]:
             yield Flag("FAM-06", f"{len(ids)} members of this household are coded as spouse or life partner.",
                        member_row=extra, related=[ids[0]],
                        segments=[At("INS", element="INS02"), At("INS", element="INS02", row=ids[0])])
-
-
-_DEP_SQL = """
-    SELECT d.id, d.ins02, d.dob, d.eff_begin, d.ins03, h.id AS hid, h.dob AS hdob, h.eff_begin AS hbegin,
-           f.file_date, f.spouse_min, f.age_limit
-    FROM scope_m s JOIN members d ON d.id = s.id JOIN members h ON h.id = d.head_row
-    JOIN fset f ON f.file_id = d.file_id
-    WHERE d.ins01 != 'Y' AND h.ins01 = 'Y'"""
 
 
 @rule("FAM-07", "family", "error", "Ages that do not fit the relationship",
@@ -148,9 +139,18 @@ _DEP_SQL = """
       """Check the dates of birth and relationship codes with the member or the exchange; a daughter coded
       as wife or a child coded as subscriber are typical.""")
 def fam07(ctx: Context) -> Iterator[Flag]:
-    for r in ctx.q(_DEP_SQL + " AND d.dob GLOB '[0-9]*-*' AND h.dob GLOB '[0-9]*-*'"):
-        on = r["eff_begin"] or r["hbegin"] or r["file_date"]
-        rel_ = r["ins02"]
+    child, parent, spouse = (", ".join(f"'{c}'" for c in t) for t in (CHILD_TYPES, PARENT_TYPES, SPOUSE_TYPES))
+    rows = ctx.q(f"""
+        SELECT * FROM (
+            SELECT d.id, d.ins02, d.dob, h.id AS hid, h.dob AS hdob, f.spouse_min,
+                   COALESCE(d.eff_begin, h.eff_begin, f.file_date) AS on_
+            FROM mm d JOIN mm h ON h.id = d.head_row JOIN fset f ON f.file_id = d.file_id
+            WHERE d.ins01 != 'Y' AND h.ins01 = 'Y' AND d.dob GLOB '{ISO_GLOB}' AND h.dob GLOB '{ISO_GLOB}')
+        WHERE (ins02 IN ({child}) AND dob <= hdob) OR (ins02 IN ({parent}) AND dob > hdob)
+           OR (ins02 IN ({spouse}) AND dob > date(on_, '-' || spouse_min || ' years'))
+           OR (ins02 IN ({child}, {spouse}) AND hdob > date(on_, '-18 years') AND dob <= date(on_, '-18 years'))""")
+    for r in rows:
+        on, rel_ = r["on_"], r["ins02"]
         seg = [At("INS", element="INS02"), At("DMG", element="DMG02"), At("DMG", element="DMG02", row=r["hid"])]
         if rel_ in CHILD_TYPES and r["dob"] <= r["hdob"]:
             yield Flag("FAM-07", f"This member is the subscriber's {rel(rel_)} but was born {show_date(r['dob'])}, not after "
@@ -182,8 +182,9 @@ def fam07(ctx: Context) -> Iterator[Flag]:
       the policy.""")
 def fam08(ctx: Context) -> Iterator[Flag]:
     rows = ctx.q("""
-        SELECT d.id, d.ins02, d.dob, d.raw, d.eff_begin, f.file_date, f.age_limit, fl.delims
-        FROM scope_m s JOIN members d ON d.id = s.id JOIN fset f ON f.file_id = d.file_id
+        SELECT d.id, d.ins02, d.dob, (SELECT r.raw FROM members r WHERE r.id = d.id) AS raw, d.eff_begin, f.file_date,
+               f.age_limit, fl.delims
+        FROM mm d JOIN fset f ON f.file_id = d.file_id
         JOIN files fl ON fl.id = d.file_id
         WHERE d.ins01 != 'Y' AND d.ins02 IN ('19', '09', '10', '17') AND d.ins03 != '024'
           AND d.dob GLOB '[0-9]*-*'
@@ -205,7 +206,7 @@ def fam08(ctx: Context) -> Iterator[Flag]:
 def fam09(ctx: Context) -> Iterator[Flag]:
     rows = ctx.q("""
         SELECT d.id, d.eff_begin, d.eff_end, h.id AS hid, h.eff_begin AS hbegin, h.eff_end AS hend
-        FROM scope_m s JOIN members d ON d.id = s.id JOIN members h ON h.id = d.head_row
+        FROM mm d JOIN mm h ON h.id = d.head_row
         WHERE d.ins01 != 'Y' AND h.ins01 = 'Y' AND h.ins03 != '024'
           AND ((d.eff_begin < h.eff_begin)
                OR (h.eff_end IS NOT NULL AND (d.eff_end IS NULL OR d.eff_end > h.eff_end) AND d.ins03 != '024'))""")
@@ -229,7 +230,7 @@ def fam09(ctx: Context) -> Iterator[Flag]:
 def fam10(ctx: Context) -> Iterator[Flag]:
     for r in ctx.q("""
             SELECT m.id, m.has_dmg, m.dob, m.gender, m.ins03, f.exchange
-            FROM scope_m s JOIN members m ON m.id = s.id JOIN fset f ON f.file_id = m.file_id
+            FROM mm m JOIN fset f ON f.file_id = m.file_id
             WHERE (m.ins03 = '021' AND (COALESCE(m.has_dmg, 0) = 0 OR COALESCE(m.dob, '') = ''
                                          OR COALESCE(m.gender, '') = ''))
                OR (f.exchange = 1 AND m.gender = 'U')"""):
@@ -257,30 +258,36 @@ def fam10(ctx: Context) -> Iterator[Flag]:
 def fam12(ctx: Context) -> Iterator[Flag]:
     ctx.need("fin")
     rows = ctx.q(f"""
-        SELECT m.id, m.state, m.ins01, m.file_id,
-               (SELECT c.plan_id FROM coverages c WHERE c.member_id = m.id AND c.plan_id GLOB '{HIOS_GLOB}'
-                ORDER BY c.seq LIMIT 1) AS plan,
-               (SELECT x.ra FROM fin x WHERE x.member_row = m.id AND x.ra IS NOT NULL ORDER BY x.eff DESC LIMIT 1) AS ra,
-               h.state AS hstate, h.id AS hid
-        FROM scope_m s JOIN members m ON m.id = s.id LEFT JOIN members h ON h.id = m.head_row AND h.id != m.id
-        WHERE COALESCE(m.state, '') != ''""")
+        WITH plan AS (SELECT c.member_id, min(c.plan_id) AS plan FROM mm JOIN coverages c ON c.member_id = mm.id
+                      WHERE c.plan_id GLOB '{HIOS_GLOB}' GROUP BY c.member_id),
+        ra AS (SELECT member_row, max(ra) AS ra FROM fin WHERE upper(ra) LIKE 'R-__%' GROUP BY member_row)
+        SELECT m.id, upper(m.state) AS st, m.ins01, m.file_id, plan.plan, ra.ra, upper(h.state) AS hstate, h.id AS hid
+        FROM mm m LEFT JOIN plan ON plan.member_id = m.id LEFT JOIN ra ON ra.member_row = m.id
+        LEFT JOIN mm h ON h.id = m.head_row AND h.id != m.id
+        WHERE COALESCE(m.state, '') != '' AND (
+              ((m.ins01 = 'Y' OR h.id IS NULL)
+               AND ((plan.plan IS NOT NULL AND upper(m.state) != substr(plan.plan, 6, 2))
+                    OR (ra.ra IS NOT NULL AND upper(m.state) != upper(substr(ra.ra, 3, 2)))))
+           OR (m.ins01 != 'Y' AND COALESCE(h.state, '') != '' AND upper(m.state) != upper(h.state)))""")
     for r in rows:
-        st = r["state"].upper()
-        ours = [x.upper() for x in ctx.setting(r["file_id"], "our_states")]
-        segs = [At("N4", element="N402")]
+        st, segs = r["st"], [At("N4", element="N402")]
         if r["ins01"] == "Y" or r["hid"] is None:
             plan_state = r["plan"][5:7] if r["plan"] else None
             ra = r["ra"] or ""
-            ra_state = ra[2:4] if ra.upper().startswith("R-") and len(ra) >= 4 else None
             if plan_state and st != plan_state:
                 yield Flag("FAM-12", f"The residence is in {st} but the plan {r['plan']} is a {plan_state} plan.",
                            member_row=r["id"], key="plan", segments=[*segs, At("REF", qual="CE", element="REF02")])
-            elif ra_state and st != ra_state.upper():
-                yield Flag("FAM-12", f"The residence is in {st} but the rating area {ra} is in {ra_state}.",
+            elif ra:
+                yield Flag("FAM-12", f"The residence is in {st} but the rating area {ra} is in {ra[2:4].upper()}.",
                            member_row=r["id"], key="plan", segments=segs)
-        elif r["hstate"] and st != r["hstate"].upper():
+        else:
             yield Flag("FAM-12", f"This dependant lives in {st}, the subscriber in {r['hstate']}.", member_row=r["id"],
                        related=[r["hid"]], key="household", severity="info", segments=segs)
-        if ours and st not in ours:
-            yield Flag("FAM-12", f"The residence state {st} is not one of our states ({', '.join(ours)}).",
-                       member_row=r["id"], key="ours", severity="warning", segments=segs)
+    ours_by_file = {fid: [x.upper() for x in ctx.setting(fid, "our_states")] for (fid,) in ctx.q("SELECT file_id FROM fset")}
+    for fid, ours in ours_by_file.items():
+        if not ours:
+            continue
+        for r in ctx.q(f"""SELECT m.id, upper(m.state) AS st FROM mm m WHERE m.file_id = ? AND COALESCE(m.state, '') != ''
+                           AND upper(m.state) NOT IN ({','.join('?' * len(ours))})""", [fid, *ours]):
+            yield Flag("FAM-12", f"The residence state {r['st']} is not one of our states ({', '.join(ours)}).",
+                       member_row=r["id"], key="ours", severity="warning", segments=[At("N4", element="N402")])

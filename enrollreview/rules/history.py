@@ -67,17 +67,6 @@ def event_kind(ins03: str | None, ins04: str | None, amrc: str | None, begin: st
     return {"025": "reinstated", "001": "changed", "030": "audit"}.get(ins03 or "", "other")
 
 
-def _sent_at(ts: str | None, bgn_date: str | None, bgn_time: str | None) -> str | None:
-    digits = "".join(c for c in (ts or "") if c.isdigit())
-    if len(digits) >= 12:
-        return (digits + "00")[:14]
-    d = (bgn_date or "").replace("-", "")
-    if len(d) == 8 and d.isdigit():
-        t = "".join(c for c in (bgn_time or "") if c.isdigit())
-        return d + (t + "000000")[:6]
-    return None
-
-
 def _utcnow() -> str:
     return _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat()
 
@@ -97,21 +86,41 @@ def prepare(db: Database) -> list[int]:
     return done
 
 
+_EVENT_SQL = """CASE
+    WHEN m.ins03 = '021' THEN CASE WHEN upper(COALESCE(m.amrc, '')) = 'CONFIRM' THEN 'effectuated' ELSE 'enrolled' END
+    WHEN m.ins03 = '024' THEN CASE
+        WHEN b IS NOT NULL AND e IS NOT NULL THEN CASE WHEN e <= b THEN 'cancelled' ELSE 'terminated' END
+        WHEN upper(COALESCE(m.amrc, '')) LIKE 'CANCEL%' THEN 'cancelled'
+        WHEN upper(COALESCE(m.amrc, '')) LIKE 'TERM%' OR e IS NOT NULL THEN 'terminated'
+        ELSE 'ended' END
+    WHEN m.ins03 = '025' THEN 'reinstated' WHEN m.ins03 = '001' THEN 'changed' WHEN m.ins03 = '030' THEN 'audit'
+    ELSE 'other' END"""
+
+# One row per member of a file with what the history needs; dates and the event are worked out here
+# (the same rules as event_kind / _sent_at, in SQL, because this runs over every member of a file).
 _ROWS_SQL = f"""
-SELECT m.id, m.transaction_id, m.ins01, m.ins03, m.ins04, m.amrc, m.subscriber_id, m.member_id, m.policy_id,
-       m.dob, m.ssn, m.last_name, m.first_name, m.elig_begin, m.elig_end,
-       c.b, c.e, c.n, c.ne,
-       (SELECT k.value FROM categories k WHERE k.member_id = m.id AND k.name = 'REQUEST SUBMIT TIMESTAMP'
-        LIMIT 1) AS ts,
-       t.bgn_date, t.bgn_time
-FROM members m
-JOIN transactions t ON t.id = m.transaction_id
-LEFT JOIN (SELECT member_id,
-                  min(CASE WHEN begin GLOB '{ISO_GLOB}' THEN begin END) AS b,
-                  max(CASE WHEN "end" GLOB '{ISO_GLOB}' THEN "end" END) AS e,
-                  count(*) AS n, count(CASE WHEN "end" GLOB '{ISO_GLOB}' THEN 1 END) AS ne
-           FROM coverages WHERE member_id BETWEEN ? AND ? GROUP BY member_id) c ON c.member_id = m.id
-WHERE m.file_id = ? ORDER BY m.id
+WITH cov AS (SELECT member_id,
+                    min(CASE WHEN begin GLOB '{ISO_GLOB}' THEN begin END) AS cb,
+                    max(CASE WHEN "end" GLOB '{ISO_GLOB}' THEN "end" END) AS ce,
+                    count(*) AS n, count(CASE WHEN "end" GLOB '{ISO_GLOB}' THEN 1 END) AS ne
+             FROM coverages WHERE member_id BETWEEN :lo AND :hi GROUP BY member_id),
+ts AS (SELECT member_id, min(value) AS v FROM categories
+       WHERE member_id BETWEEN :lo AND :hi AND name = 'REQUEST SUBMIT TIMESTAMP' GROUP BY member_id),
+base AS (
+    SELECT m.id, m.transaction_id, m.ins01, m.ins03, m.amrc, m.subscriber_id, m.member_id, m.policy_id, m.dob, m.ssn,
+           m.last_name, m.first_name, m.gender,
+           COALESCE(cov.cb, CASE WHEN m.elig_begin GLOB '{ISO_GLOB}' THEN m.elig_begin END) AS b,
+           CASE WHEN m.elig_end GLOB '{ISO_GLOB}' THEN m.elig_end
+                WHEN cov.n > 0 AND cov.ne = cov.n THEN cov.ce END AS e,
+           CASE WHEN length(ts.v) >= 12 AND ts.v NOT GLOB '*[^0-9]*' THEN substr(ts.v || '00', 1, 14)
+                WHEN t.bgn_date GLOB '{ISO_GLOB}' THEN replace(t.bgn_date, '-', '')
+                     || substr(replace(COALESCE(t.bgn_time, ''), ':', '') || '000000', 1, 6) END AS sent
+    FROM members m JOIN transactions t ON t.id = m.transaction_id
+    LEFT JOIN cov ON cov.member_id = m.id LEFT JOIN ts ON ts.member_id = m.id
+    WHERE m.file_id = :file)
+SELECT m.id, m.transaction_id, m.ins01, m.subscriber_id, m.member_id, m.policy_id, m.dob, m.ssn, m.last_name,
+       m.first_name, m.gender, b, e, sent, {_EVENT_SQL} AS event
+FROM base m ORDER BY m.id
 """
 
 
@@ -121,30 +130,20 @@ def prepare_file(db: Database, file_id: int) -> None:
     if lo is None:
         conn.execute("INSERT OR REPLACE INTO rule_runs (file_id, prepared_at) VALUES (?, ?)", [file_id, _utcnow()])
         return
-    rows = conn.execute(_ROWS_SQL, [lo, hi, file_id]).fetchall()
-    heads = _heads(db, file_id, rows)
-    persons = _persons(db, file_id, rows)
-    updates = []
+    rows = conn.execute(_ROWS_SQL, {"lo": lo, "hi": hi, "file": file_id}).fetchall()
+    heads = _heads(db, rows)
+    persons = _persons(db, rows)
     by_id = {r[0]: r for r in rows}
+    updates = []
     for r in rows:
-        mid, ins03, ins04, amrc, sub_id, policy = r[0], r[3], r[4], r[5], r[6], r[8]
-        elig_b, elig_e, cb, ce, cn, cne, ts, bgn_date, bgn_time = r[13:22]
+        mid = r[0]
         head = heads.get(mid)
         if head is not None and head != mid:
             h = by_id[head]
-            pol = h[8] or policy or ""
-            sub = h[6] or ""
+            key = f"{h[5] or r[5] or ''}|{h[3] or ''}"
         else:
-            pol, sub = policy or "", sub_id or ""
-        begin = cb or (elig_b if _iso(elig_b) else None)
-        if _iso(elig_e):
-            end = elig_e
-        elif cn and cne == cn:
-            end = ce
-        else:
-            end = None
-        updates.append((persons[mid], head, f"{pol}|{sub}", event_kind(ins03, ins04, amrc, begin, end),
-                        begin, end, _sent_at(ts, bgn_date, bgn_time), mid))
+            key = f"{r[5] or ''}|{r[3] or ''}"
+        updates.append((persons[mid], head, key, r[14], r[11], r[12], r[13], mid))
     conn.executemany("UPDATE members SET person_id = ?, head_row = ?, group_key = ?, event = ?, eff_begin = ?, "
                      "eff_end = ?, sent_at = ? WHERE id = ?", updates)
     conn.execute("INSERT OR REPLACE INTO rule_runs (file_id, prepared_at) VALUES (?, ?)", [file_id, _utcnow()])
@@ -154,22 +153,22 @@ def _iso(d: str | None) -> bool:
     return bool(d) and len(d) == 10 and d[4] == "-" and d[7] == "-"  # type: ignore[index]
 
 
-def _heads(db: Database, file_id: int, rows: list[Any]) -> dict[int, int | None]:
+def _heads(db: Database, rows: list[Any]) -> dict[int, int | None]:
     """members.id -> the subscriber row it belongs to in its transaction (itself for a subscriber)."""
     subs_by_txn: dict[int, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
     for r in rows:
         if r[2] == "Y":
-            subs_by_txn[r[1]][r[6] or ""].append(r[0])
+            subs_by_txn[r[1]][r[3] or ""].append(r[0])
     out: dict[int, int | None] = {}
     pending: list[tuple[int, int, str]] = []   # (row, positional head, own REF*0F) to check on record
     last_sub: dict[int, int] = {}
     for r in rows:
-        mid, tid, ins01, sub_id = r[0], r[1], r[2], r[6] or ""
+        mid, tid, ins01, sub_id = r[0], r[1], r[2], r[3] or ""
         if ins01 == "Y":
             out[mid] = mid
             last_sub[tid] = mid
             continue
-        same = subs_by_txn.get(tid, {}).get(sub_id) if sub_id else None
+        same = subs_by_txn[tid].get(sub_id) if sub_id and tid in subs_by_txn else None
         if same:
             before = [s for s in same if s < mid]
             out[mid] = before[-1] if before else same[0]
@@ -191,51 +190,54 @@ def _heads(db: Database, file_id: int, rows: list[Any]) -> dict[int, int | None]
     return out
 
 
-def _persons(db: Database, file_id: int, rows: list[Any]) -> dict[int, int]:
-    """members.id -> persons.id for the rows of one file (creating persons as needed)."""
+def _persons(db: Database, rows: list[Any]) -> dict[int, int]:
+    """members.id -> persons.id for the rows of one file (creating persons as needed).
+
+    Candidates on record come from the persons table (narrow, indexed on each key); within the file,
+    later rows also match earlier ones."""
     conn = db.conn
+    # row: 0 id, 3 subscriber_id, 4 member_id, 6 dob, 7 ssn, 8 last, 9 first, 10 gender
+    keyed = []
+    for r in rows:
+        dob = r[6] if _iso(r[6]) else ""
+        keyed.append((r[0], r[4] or "", r[3] or "", dob, r[7] or "", norm_name(r[8]), norm_name(r[9]), r))
     by_member: dict[str, int] = {}
     by_s: dict[tuple[str, str], list[tuple[int, str]]] = defaultdict(list)
     by_ssn: dict[str, list[int]] = defaultdict(list)
     by_n: dict[tuple[str, str, str], list[int]] = defaultdict(list)
     pmid: dict[int, str] = {}   # person -> member id (REF*17) once known
 
-    def learn(pid: int, member_id: str, sub: str, dob: str, ssn: str, last: str, first: str) -> None:
-        if member_id:
-            by_member.setdefault(member_id, pid)
-            pmid.setdefault(pid, member_id)
-        nf = norm_name(first)
-        if sub and dob:
-            lst = by_s[(sub, dob)]
-            if (pid, nf) not in lst:
-                lst.append((pid, nf))
+    def learn_keys(pid: int, sub: str, dob: str, ssn: str, nl: str, nf: str) -> None:
+        if sub and dob and (pid, nf) not in by_s[(sub, dob)]:
+            by_s[(sub, dob)].append((pid, nf))
         if valid_ssn(ssn) and pid not in by_ssn[ssn]:
             by_ssn[ssn].append(pid)
-        nl = norm_name(last)
         if nl and nf and dob and pid not in by_n[(nl, nf, dob)]:
             by_n[(nl, nf, dob)].append(pid)
 
-    # Candidates already on record (other files), by each key.
-    cand_sql = ("SELECT DISTINCT o.person_id, o.member_id, o.subscriber_id, o.dob, o.ssn, o.last_name, o.first_name "
-                "FROM members n JOIN members o ON {on} WHERE n.file_id = ? AND o.file_id != ? "
-                "AND o.person_id IS NOT NULL")
-    has_other = conn.execute("SELECT 1 FROM members WHERE file_id != ? AND person_id IS NOT NULL LIMIT 1",
-                             [file_id]).fetchone()
-    if has_other:
-        for on in ("o.member_id = n.member_id AND n.member_id != ''",
-                   "o.subscriber_id = n.subscriber_id AND o.dob = n.dob AND n.subscriber_id != ''",
-                   "o.ssn = n.ssn AND n.ssn != ''",
-                   "o.last_name = n.last_name AND o.first_name = n.first_name AND o.dob = n.dob"):
-            for pid, member_id, sub, dob, ssn, last, first in conn.execute(cand_sql.format(on=on), [file_id, file_id]):
-                learn(pid, member_id or "", sub or "", dob or "", ssn or "", last or "", first or "")
-        pids = sorted(set(pmid) | {p for lst in by_ssn.values() for p in lst} | {p for lst in by_n.values() for p in lst}
-                      | {p for lst in by_s.values() for p, _ in lst})
-        for i in range(0, len(pids), 500):
-            part = pids[i:i + 500]
-            for pid, member_id in conn.execute(
-                    f"SELECT id, member_id FROM persons WHERE id IN ({','.join('?' * len(part))})", part):
-                if member_id:
-                    pmid[pid] = member_id
+    if conn.execute("SELECT 1 FROM persons LIMIT 1").fetchone():
+        conn.execute("DROP TABLE IF EXISTS temp._pk")
+        conn.execute("CREATE TEMP TABLE _pk (member_id TEXT, sub TEXT, dob TEXT, ssn TEXT, nlast TEXT, nfirst TEXT)")
+        conn.executemany("INSERT INTO _pk VALUES (?,?,?,?,?,?)", [k[1:7] for k in keyed])
+        cands = conn.execute("""
+            SELECT p.id, p.member_id, p.subscriber_id, p.dob, p.ssn, p.nlast, p.nfirst FROM persons p
+            WHERE p.member_id IN (SELECT member_id FROM _pk WHERE member_id != '')
+            UNION SELECT p.id, p.member_id, p.subscriber_id, p.dob, p.ssn, p.nlast, p.nfirst
+            FROM (SELECT DISTINCT sub, dob FROM _pk WHERE sub != '' AND dob != '') k
+            JOIN persons p ON p.subscriber_id = k.sub AND p.dob = k.dob
+            UNION SELECT p.id, p.member_id, p.subscriber_id, p.dob, p.ssn, p.nlast, p.nfirst
+            FROM (SELECT DISTINCT ssn FROM _pk WHERE ssn != '') k JOIN persons p ON p.ssn = k.ssn
+            UNION SELECT p.id, p.member_id, p.subscriber_id, p.dob, p.ssn, p.nlast, p.nfirst
+            FROM (SELECT DISTINCT nlast, nfirst, dob FROM _pk WHERE dob != '' AND nlast != '') k
+            JOIN persons p ON p.nlast = k.nlast AND p.nfirst = k.nfirst AND p.dob = k.dob""").fetchall()
+        conn.execute("DROP TABLE temp._pk")
+        for pid, member_id, sub, dob, ssn, nl, nf in cands:
+            if member_id:
+                by_member.setdefault(member_id, pid)
+                pmid[pid] = member_id
+            learn_keys(pid, sub or "", dob or "", ssn or "", nl or "", nf or "")
+    # rows without a member id can match earlier rows of this file by the other keys
+    in_file_keys = any(not k[1] for k in keyed)
 
     next_id = (conn.execute("SELECT COALESCE(MAX(id), 0) FROM persons").fetchone()[0]) + 1
     new_persons: list[tuple[Any, ...]] = []
@@ -246,13 +248,9 @@ def _persons(db: Database, file_id: int, rows: list[Any]) -> dict[int, int]:
         other = pmid.get(pid)
         return not (member_id and other and other != member_id)
 
-    for r in rows:
-        mid, member_id, sub, dob, ssn, last, first = (r[0], r[7] or "", r[6] or "", r[9] or "", r[10] or "",
-                                                      r[11] or "", r[12] or "")
-        dob = dob if _iso(dob) else ""
+    for mid, member_id, sub, dob, ssn, nl, nf, r in keyed:
         pid = by_member.get(member_id) if member_id else None
-        if pid is None:
-            nf = norm_name(first)
+        if pid is None and (by_s or by_ssn or by_n):
             if sub and dob:
                 for p, pf in by_s.get((sub, dob), ()):
                     if (not nf or not pf or nf == pf) and compatible(p, member_id):
@@ -261,18 +259,23 @@ def _persons(db: Database, file_id: int, rows: list[Any]) -> dict[int, int]:
             if pid is None and valid_ssn(ssn):
                 pid = next((p for p in by_ssn.get(ssn, ()) if compatible(p, member_id)), None)
             if pid is None and nf and dob:
-                pid = next((p for p in by_n.get((norm_name(last), nf, dob), ()) if compatible(p, member_id)), None)
+                pid = next((p for p in by_n.get((nl, nf, dob), ()) if compatible(p, member_id)), None)
         if pid is None:
             pid = next_id
             next_id += 1
-            new_persons.append((pid, member_id or None, sub or None, last, first, dob or None, ssn or None, mid, now))
+            new_persons.append((pid, member_id or None, sub or None, r[8], r[9], nl, nf, dob or None, ssn or None,
+                                r[10] or None, mid, now))
         elif member_id and not pmid.get(pid):
             conn.execute("UPDATE persons SET member_id = ? WHERE id = ? AND member_id IS NULL", [member_id, pid])
-        learn(pid, member_id, sub, dob, ssn, last, first)
+        if member_id:
+            by_member.setdefault(member_id, pid)
+            pmid.setdefault(pid, member_id)
+        if in_file_keys:
+            learn_keys(pid, sub, dob, ssn, nl, nf)
         out[mid] = pid
     if new_persons:
-        conn.executemany("INSERT INTO persons (id, member_id, subscriber_id, last_name, first_name, dob, ssn, "
-                         "first_member_row, created_at) VALUES (?,?,?,?,?,?,?,?,?)", new_persons)
+        conn.executemany("INSERT INTO persons (id, member_id, subscriber_id, last_name, first_name, nlast, nfirst, dob, "
+                         "ssn, gender, first_member_row, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", new_persons)
     return out
 
 

@@ -69,7 +69,7 @@ def _amrc_seg(ctx: Context, rows: list[int]) -> dict[int, dict[str, Any]]:
       or DTP*349), so nobody can tell which it is.""",
       """Ask the sender for the end date of this cancellation or termination.""")
 def mnt01(ctx: Context) -> Iterator[Flag]:
-    for r in ctx.q("""SELECT m.id FROM scope_m s JOIN members m ON m.id = s.id
+    for r in ctx.q("""SELECT m.id FROM mm m
                       WHERE m.ins03 = '024' AND m.event = 'ended'"""):
         yield Flag("MNT-01", "This cancellation or termination (INS03 024) has no end date (no DTP*357 or DTP*349), "
                    "so it is unclear whether coverage ever started.", member_row=r["id"],
@@ -83,7 +83,7 @@ def mnt01(ctx: Context) -> Iterator[Flag]:
       """Ask the exchange whether coverage was meant to be cancelled (never effective) or terminated on
       the end date, and have the transaction corrected.""")
 def mnt02(ctx: Context) -> Iterator[Flag]:
-    rows = ctx.q("""SELECT m.id, m.amrc, m.event, m.eff_begin, m.eff_end FROM scope_m s JOIN members m ON m.id = s.id
+    rows = ctx.q("""SELECT m.id, m.amrc, m.event, m.eff_begin, m.eff_end FROM mm m
                     WHERE m.ins03 = '024' AND m.amrc IS NOT NULL AND m.amrc != ''
                       AND m.event IN ('cancelled', 'terminated')""")
     bad = []
@@ -107,15 +107,22 @@ def mnt02(ctx: Context) -> Iterator[Flag]:
       """Ask the exchange what the transaction was meant to do (add, change, cancel, terminate, reinstate)
       and have it resent with the right codes.""")
 def mnt03(ctx: Context) -> Iterator[Flag]:
-    rows = ctx.q("""SELECT m.id, m.ins03, m.ins04, m.amrc FROM scope_m s JOIN members m ON m.id = s.id
-                    JOIN fset f ON f.file_id = m.file_id
+    rows = ctx.q("""SELECT m.id, m.ins03, m.ins04, m.amrc, h.ins03 AS h03, h.ins04 AS h04, h.amrc AS hamrc
+                    FROM mm m JOIN fset f ON f.file_id = m.file_id
+                    LEFT JOIN mm h ON h.id = m.head_row AND h.id != m.id
                     WHERE f.exchange = 1 AND m.ins03 IN ('001', '021', '024', '025')""")
+
+    def valid(ins03: str, ins04: str | None, amrc: str | None) -> bool:
+        ok = VALID_TRIPLES.get((ins03, _code(ins04)))
+        return ok is not None and norm_amrc(amrc) in ok
+
     bad = []
     for r in rows:
-        a = norm_amrc(r["amrc"])
-        ok = VALID_TRIPLES.get((r["ins03"], _code(r["ins04"])))
-        if ok is not None and a in ok:
+        if valid(r["ins03"], r["ins04"], r["amrc"]):
             continue
+        if not r["amrc"] and r["h03"] and (r["h03"], _code(r["h04"])) == (r["ins03"], _code(r["ins04"])) \
+                and valid(r["h03"], r["h04"], r["hamrc"]):
+            continue  # a dependant sharing its subscriber's codes: the reason is given on the subscriber
         bad.append(r)
     amrc = _amrc_seg(ctx, [r["id"] for r in bad])
     for r in bad:
@@ -126,6 +133,16 @@ def mnt03(ctx: Context) -> Iterator[Flag]:
                    "combination the exchange's companion guide allows.", member_row=r["id"],
                    segments=[At("INS", element="INS03"), At("INS", element="INS04"),
                              *([amrc[r["id"]]] if r["id"] in amrc else [])])
+
+
+#: enrollment groups of the imported rows that appear in more than one transaction (an index-only count)
+MULTI_TXN_GROUPS = """(SELECT x.g FROM (SELECT DISTINCT group_key AS g FROM mm WHERE group_key IS NOT NULL) x
+    WHERE (SELECT count(DISTINCT o.transaction_id) FROM members o WHERE o.group_key = x.g) > 1)"""
+
+
+#: enrollment groups of the imported rows that appear in more than one transaction (an index-only count)
+MULTI_TXN_GROUPS = """(SELECT x.g FROM (SELECT DISTINCT group_key AS g FROM mm WHERE group_key IS NOT NULL) x
+    WHERE (SELECT count(DISTINCT o.transaction_id) FROM members o WHERE o.group_key = x.g) > 1)"""
 
 
 def _ordered(ctx: Context, where: str, extra_cols: str = "") -> list[Any]:
@@ -142,11 +159,7 @@ def _ordered(ctx: Context, where: str, extra_cols: str = "") -> list[Any]:
       """Compare the two notices with the exchange. A later end date needs a reinstatement first; a
       duplicate notice needs no action beyond making sure it was processed once.""")
 def mnt04(ctx: Context) -> Iterator[Flag]:
-    rows = _ordered(ctx, """m.group_key IN (SELECT g FROM (SELECT x.group_key AS g, x.person_id AS p FROM members x
-              WHERE x.group_key IN (SELECT DISTINCT mm.group_key FROM scope_m s JOIN members mm ON mm.id = s.id
-                                    WHERE mm.ins03 = '024')
-              AND x.ins03 = '024' GROUP BY x.group_key, x.person_id HAVING count(*) > 1))
-              AND m.ins03 IN ('024', '025')""")
+    rows = _ordered(ctx, f"m.group_key IN {MULTI_TXN_GROUPS} AND m.ins03 IN ('024', '025')")
     seqs: dict[tuple[str, int], list[Any]] = defaultdict(list)
     for r in rows:
         seqs[(r["group_key"], r["person_id"])].append(r)
@@ -184,8 +197,7 @@ def mnt04(ctx: Context) -> Iterator[Flag]:
       """Ask the exchange whether the policy should be reinstated. Do not apply the change to an ended
       policy until then.""")
 def mnt05(ctx: Context) -> Iterator[Flag]:
-    rows = _ordered(ctx, """m.group_key IN (SELECT DISTINCT x.group_key FROM members x WHERE x.ins03 = '024' AND
-              x.group_key IN (SELECT DISTINCT mm.group_key FROM scope_m s JOIN members mm ON mm.id = s.id))""")
+    rows = _ordered(ctx, f"m.group_key IN {MULTI_TXN_GROUPS}")
     groups: dict[str, list[Any]] = defaultdict(list)
     for r in rows:
         groups[r["group_key"]].append(r)
@@ -241,10 +253,9 @@ def mnt05(ctx: Context) -> Iterator[Flag]:
       """Ask the exchange whether the dependant's coverage ends with the group; if the dependant is to stay
       covered, a new enrollment is needed.""")
 def mnt07(ctx: Context) -> Iterator[Flag]:
-    ctx.need("tg")
     rows = ctx.q("""
         SELECT d.id, d.ins03, d.eff_end, s.id AS sid, s.eff_end AS send, s.event AS sev
-        FROM tg t JOIN members d ON d.id = t.id JOIN members s ON s.id = t.head
+        FROM mm d JOIN mm s ON s.id = d.head_row
         WHERE d.ins01 != 'Y' AND s.ins03 = '024' AND s.event IN ('cancelled', 'terminated')
           AND (d.ins03 != '024' OR d.eff_end IS NULL OR (s.eff_end IS NOT NULL AND d.eff_end > s.eff_end))""")
     for r in rows:
@@ -271,13 +282,19 @@ def _ts(s: str | None) -> str:
       """Check which transaction is the current one before applying this one; ask the exchange if
       unsure.""")
 def mnt10(ctx: Context) -> Iterator[Flag]:
-    rows = ctx.q("""
-        SELECT m.id, m.sent_at, m.group_key,
-               (SELECT o.id FROM members o WHERE o.group_key = m.group_key AND o.file_id < m.file_id
-                AND o.sent_at > m.sent_at ORDER BY o.sent_at DESC LIMIT 1) AS newer
-        FROM scope_m s JOIN members m ON m.id = s.id
-        WHERE m.sent_at IS NOT NULL AND m.group_key IS NOT NULL AND m.group_key NOT LIKE '|%'
-          AND (m.ins01 = 'Y' OR m.head_row IS NULL)""")
+    first_txn = {r["file_id"]: r["t"] for r in ctx.q("SELECT file_id, min(transaction_id) AS t FROM mm GROUP BY file_id")}
+    rows = []
+    for fid, t in first_txn.items():
+        # transactions are numbered in the order files are loaded: "< t" is "in an earlier file"
+        rows += ctx.q("""
+            SELECT m.id, m.sent_at, m.group_key,
+                   (SELECT o.id FROM members o WHERE o.group_key = m.group_key AND o.transaction_id < :t
+                    AND o.sent_at > m.sent_at ORDER BY o.sent_at DESC LIMIT 1) AS newer
+            FROM mm m
+            WHERE m.file_id = :f AND m.sent_at IS NOT NULL AND m.group_key IS NOT NULL AND m.group_key NOT LIKE '|%'
+              AND (m.ins01 = 'Y' OR m.head_row IS NULL)
+              AND EXISTS (SELECT 1 FROM members o WHERE o.group_key = m.group_key AND o.transaction_id < :t)""",
+                      {"t": t, "f": fid})
     newer = [r for r in rows if r["newer"]]
     if not newer:
         return
@@ -294,10 +311,10 @@ def mnt10(ctx: Context) -> Iterator[Flag]:
       """A plan change is sent as a pair: the old policy ends with TERMCIC or CANCELCIC and a new policy
       starts with CIC. Flagged when one half is on record and the other is not (yet).""",
       """Ask the exchange for the missing half of the plan change. If the old policy does not end, the
-      member is covered twice.""")
+      member is covered twice.""", scope="store")
 def mnt12(ctx: Context) -> Iterator[Flag]:
     for r in ctx.q("""
-            SELECT x.id, x.policy_id FROM scope_m s JOIN members x ON x.id = s.id
+            SELECT x.id, x.policy_id FROM ma x
             WHERE x.ins03 = '021' AND upper(x.amrc) = 'CIC' AND (x.ins01 = 'Y' OR x.head_row IS NULL)
               AND NOT EXISTS (SELECT 1 FROM members r WHERE r.person_id IN
                                   (SELECT p.person_id FROM members p WHERE p.head_row = x.head_row UNION SELECT x.person_id)
@@ -306,7 +323,7 @@ def mnt12(ctx: Context) -> Iterator[Flag]:
                    "these members was ended with TERMCIC or CANCELCIC.", member_row=r["id"],
                    segments=[At("N1", qual="75", loop="2750", nth=None), At("REF", qual="1L", loop="2300")])
     for r in ctx.q("""
-            SELECT x.id, x.policy_id, x.amrc FROM scope_m s JOIN members x ON x.id = s.id
+            SELECT x.id, x.policy_id, x.amrc FROM ma x
             WHERE upper(x.amrc) IN ('TERMCIC', 'CANCELCIC')
               AND NOT EXISTS (SELECT 1 FROM members o JOIN members c ON c.person_id = o.person_id
                               WHERE o.group_key = x.group_key AND c.ins03 = '021' AND upper(c.amrc) = 'CIC'
@@ -324,8 +341,9 @@ def mnt12(ctx: Context) -> Iterator[Flag]:
       (CIC), or confirm the plan on record.""")
 def mnt13(ctx: Context) -> Iterator[Flag]:
     rows = ctx.q(f"""
-        WITH gk AS (SELECT DISTINCT m.group_key AS g FROM scope_m s JOIN members m ON m.id = s.id
-                    WHERE m.policy_id != '' AND m.group_key IS NOT NULL),
+        WITH gk AS (SELECT g FROM (SELECT DISTINCT m.group_key AS g FROM mm m
+                    WHERE m.policy_id != '' AND m.group_key IS NOT NULL) x
+                    WHERE (SELECT count(DISTINCT o.transaction_id) FROM members o WHERE o.group_key = x.g) > 1),
         multi AS (SELECT m.group_key AS g, c.hd03 FROM gk JOIN members m ON m.group_key = gk.g
                   JOIN coverages c ON c.member_id = m.id WHERE c.plan_id GLOB '{HIOS_GLOB}'
                   GROUP BY m.group_key, c.hd03 HAVING count(DISTINCT c.plan_id) > 1)

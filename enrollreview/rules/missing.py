@@ -16,20 +16,19 @@ MAINT_WORDS = {"001": "a change", "024": "a cancellation or termination", "025":
 
 @rule("MISS-04", "missing", "warning", "Maintenance for an enrollment we never received",
       """A change, cancellation, termination or reinstatement (INS03 001, 024, 025) for a person and policy
-      with no enrollment (021) or audit (030) on record: the initial 834 was probably never received (or
+      with no enrollment (021) or audit (030) on record (every row of the person is in scope): the initial 834 was probably never received (or
       predates this store). Resolved when the enrollment arrives.""",
       """Look the member up in the enrollment system. If the member is not there, ask the exchange for the
-      original enrollment before applying this transaction.""")
+      original enrollment before applying this transaction.""", scope="store")
 def miss04(ctx: Context) -> Iterator[Flag]:
-    ctx.need("tg")
     rows = ctx.q("""
-        SELECT m.id, m.ins03, m.policy_id, t.g, m.ins01, m.head_row
-        FROM scope_m s JOIN members m ON m.id = s.id JOIN tg t ON t.id = m.id
+        SELECT m.id, m.ins03, m.policy_id, m.g, m.ins01, m.head_row
+        FROM ma m
         WHERE m.ins03 IN ('001', '024', '025') AND m.person_id IS NOT NULL
-          AND NOT EXISTS (SELECT 1 FROM members o WHERE o.person_id = m.person_id AND o.ins03 IN ('021', '030')
+          AND NOT EXISTS (SELECT 1 FROM ma o WHERE o.person_id = m.person_id AND o.ins03 IN ('021', '030')
                           AND (o.group_key = m.group_key OR o.policy_id = '' OR m.policy_id = ''
                                OR o.policy_id = m.policy_id))
-        ORDER BY t.g, m.id""")
+        ORDER BY m.g, m.id""")
     by_group: dict[str, list[Any]] = defaultdict(list)
     for r in rows:
         by_group[r["g"]].append(r)
@@ -49,7 +48,7 @@ def miss04(ctx: Context) -> Iterator[Flag]:
       """The interchange control numbers (ISA13) a sender uses go up by one from file to file; a number
       skipped between two received files suggests a file that never arrived. Resolved when it
       arrives.""",
-      """Ask the sender (the exchange) for the interchange with the missing control number.""")
+      """Ask the sender (the exchange) for the interchange with the missing control number.""", scope="store")
 def miss06(ctx: Context) -> Iterator[Flag]:
     rows = ctx.q("""SELECT f.id, f.isa_sender, f.isa_control, f.name FROM files f
                     WHERE f.status = 'imported' AND f.isa_sender IN (SELECT isa_sender FROM files

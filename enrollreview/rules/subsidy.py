@@ -35,8 +35,8 @@ def fin01(ctx: Context) -> Iterator[Flag]:
     rows = ctx.q("""
         SELECT m.id, m.ins01, max(x.n_pre1) AS n_pre1, max(x.n_pretot) AS n_pretot, max(x.n_aptc) AS n_aptc,
                max(x.n_totres) AS n_totres, max(x.n_ra) AS n_ra
-        FROM scope_m s JOIN members m ON m.id = s.id JOIN fset f ON f.file_id = m.file_id
-        LEFT JOIN members h ON h.id = m.head_row
+        FROM mm m JOIN fset f ON f.file_id = m.file_id
+        LEFT JOIN mm h ON h.id = m.head_row
         LEFT JOIN fin x ON x.member_row = m.id
         WHERE f.fin_vocab = 1 AND m.ins03 IN ('021', '001') AND COALESCE(h.ins03, m.ins03) IN ('021', '001')
         GROUP BY m.id""")
@@ -59,7 +59,7 @@ def fin02(ctx: Context) -> Iterator[Flag]:
     for r in ctx.q("""SELECT x.member_row AS id, max(x.n_aptc) AS aptc, max(x.n_pretot) AS pretot,
                              max(x.n_totres) AS totres, max(x.n_ra) AS ra, max(x.aptc_ord) AS aptc_ord,
                              max(x.pretot_ord) AS pretot_ord, max(x.totres_ord) AS totres_ord, max(x.ra_ord) AS ra_ord
-                      FROM fin x JOIN members m ON m.id = x.member_row WHERE m.ins01 != 'Y'
+                      FROM fin x JOIN mm m ON m.id = x.member_row WHERE m.ins01 != 'Y'
                       GROUP BY x.member_row HAVING max(x.n_aptc) OR max(x.n_pretot) OR max(x.n_totres) OR max(x.n_ra)"""):
         names = [name for col, name in SUB_ONLY.items() if r[col]]
         yield Flag("FIN-02", f"{', '.join(names)} {'is' if len(names) == 1 else 'are'} sent on this dependant; "
@@ -115,14 +115,13 @@ def fin04(ctx: Context) -> Iterator[Flag]:
       """Ask the exchange for the right member premiums or total; the bill is based on the total.""")
 def fin05(ctx: Context) -> Iterator[Flag]:
     ctx.need("fin")
-    ctx.need("tg")
     rows = ctx.q("""
-        SELECT t.g, m.id, m.ins01, m.ins03, x.eff, x.pre1, x.pretot, x.pre1_ord, x.pretot_ord, f.tol,
+        SELECT m.g, m.id, m.ins01, m.ins03, x.eff, x.pre1, x.pretot, x.pre1_ord, x.pretot_ord, f.tol,
                (SELECT c.hd03 FROM coverages c WHERE c.member_id = m.id ORDER BY c.seq LIMIT 1) AS line
-        FROM tg t JOIN members m ON m.id = t.id LEFT JOIN fin x ON x.member_row = m.id
+        FROM mm m LEFT JOIN fin x ON x.member_row = m.id
         JOIN fset f ON f.file_id = m.file_id
-        WHERE t.g IN (SELECT t2.g FROM tg t2 JOIN fin x2 ON x2.member_row = t2.id WHERE x2.pretot IS NOT NULL)
-        ORDER BY t.g, m.id, x.eff""")
+        WHERE m.g IN (SELECT t2.g FROM mm t2 JOIN fin x2 ON x2.member_row = t2.id WHERE x2.pretot IS NOT NULL)
+        ORDER BY m.g, m.id, x.eff""")
     groups: dict[str, list[Any]] = defaultdict(list)
     for r in rows:
         groups[r["g"]].append(r)
@@ -166,7 +165,7 @@ CSR_VARIANTS = {"00": "non-exchange plan", "01": "exchange plan without cost-sha
       copays.""")
 def fin06(ctx: Context) -> Iterator[Flag]:
     for r in ctx.q("""SELECT m.id, c.plan_id, c.csr_variant, c.ordinal, f.exchange
-                      FROM scope_m s JOIN members m ON m.id = s.id JOIN coverages c ON c.member_id = m.id
+                      FROM mm m JOIN coverages c ON c.member_id = m.id
                       JOIN fset f ON f.file_id = m.file_id
                       WHERE length(c.plan_id) = 16 AND substr(c.plan_id, 1, 5) NOT GLOB '*[^0-9]*'
                         AND (c.csr_variant NOT IN ('00','01','02','03','04','05','06')
@@ -190,10 +189,14 @@ def fin06(ctx: Context) -> Iterator[Flag]:
       variant is right.""")
 def fin07(ctx: Context) -> Iterator[Flag]:
     ctx.need("fin")
-    csr_files = {r[0] for r in ctx.q("SELECT DISTINCT file_id FROM fin WHERE n_csr > 0")}
+    # "the source still sends CSR AMT": most subscribers with a cost-sharing variant in the file carry one
+    csr_files = {r[0] for r in ctx.q("""
+        SELECT x.file_id FROM fin x JOIN mm m ON m.id = x.member_row
+        JOIN coverages c ON c.member_id = m.id AND c.csr_variant IN ('02', '03', '04', '05', '06')
+        WHERE m.ins01 = 'Y' GROUP BY x.file_id HAVING 2 * sum(x.n_csr > 0) >= count(*)""")}
     rows = ctx.q("""
         SELECT m.id, m.file_id, x.eff, x.csr, x.aptc, x.csr_ord, x.aptc_ord, c.plan_id, c.csr_variant, c.ordinal
-        FROM fin x JOIN members m ON m.id = x.member_row
+        FROM fin x JOIN mm m ON m.id = x.member_row
         JOIN coverages c ON c.member_id = m.id AND c.csr_variant != ''
         WHERE m.ins01 = 'Y' AND c.plan_id NOT GLOB '*[^0-9A-Z]*' AND length(c.plan_id) = 16""")
     for r in rows:
@@ -220,7 +223,7 @@ def fin08(ctx: Context) -> Iterator[Flag]:
         SELECT x.member_row AS id, x.ra, x.ra_ord, x.eff, m.state,
                (SELECT c.plan_id FROM coverages c WHERE c.member_id = m.id AND length(c.plan_id) = 16
                 ORDER BY c.seq LIMIT 1) AS plan
-        FROM fin x JOIN members m ON m.id = x.member_row WHERE x.ra IS NOT NULL""")
+        FROM fin x JOIN mm m ON m.id = x.member_row WHERE x.ra IS NOT NULL""")
     seen = set()
     for r in rows:
         ra = (r["ra"] or "").strip()
@@ -248,7 +251,7 @@ def fin09(ctx: Context) -> Iterator[Flag]:
     rows = ctx.q("""
         SELECT m.id, m.eff_begin, m.eff_end, m.ins04, fc.eff, min(fc.dord) AS dtp,
                (SELECT k.value FROM categories k WHERE k.member_id = m.id AND k.name = 'SEP REASON') AS sep
-        FROM fincat fc JOIN members m ON m.id = fc.m JOIN fset f ON f.file_id = m.file_id
+        FROM fincat fc JOIN mm m ON m.id = fc.m JOIN fset f ON f.file_id = m.file_id
         WHERE f.exchange = 1 AND fc.eff != '' AND m.ins03 != '024' AND m.eff_begin IS NOT NULL
           AND (fc.eff < m.eff_begin OR (m.eff_end IS NOT NULL AND fc.eff > m.eff_end)
                OR substr(fc.eff, 1, 4) != substr(m.eff_begin, 1, 4) OR substr(fc.eff, 9, 2) != '01')

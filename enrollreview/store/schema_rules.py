@@ -34,9 +34,11 @@ def m002_rules(db: Database) -> None:
         );
         CREATE TABLE IF NOT EXISTS persons (
             id INTEGER PRIMARY KEY,
-            member_id TEXT,                    -- REF*17 once known
+            member_id TEXT,                    -- REF*17 once known (a person never has two)
             subscriber_id TEXT,
-            last_name TEXT, first_name TEXT, dob TEXT, ssn TEXT,
+            last_name TEXT, first_name TEXT,
+            nlast TEXT, nfirst TEXT,           -- names in upper case, letters only (for matching)
+            dob TEXT, ssn TEXT, gender TEXT,   -- as first seen
             first_member_row INTEGER,          -- members.id where the person was first seen
             created_at TEXT NOT NULL
         );
@@ -46,7 +48,10 @@ def m002_rules(db: Database) -> None:
             ruled_at TEXT                      -- when the rules last ran for this file's import
         );
         CREATE INDEX IF NOT EXISTS idx_persons_member_id ON persons(member_id);
-        CREATE INDEX IF NOT EXISTS idx_members_group_key ON members(group_key);
+        CREATE INDEX IF NOT EXISTS idx_persons_sub_dob ON persons(subscriber_id, dob);
+        CREATE INDEX IF NOT EXISTS idx_persons_ssn ON persons(ssn);
+        CREATE INDEX IF NOT EXISTS idx_persons_name ON persons(nlast, nfirst, dob);
+        CREATE INDEX IF NOT EXISTS idx_members_group_key ON members(group_key, transaction_id);
         CREATE INDEX IF NOT EXISTS idx_members_head ON members(head_row);
         CREATE INDEX IF NOT EXISTS idx_flags_person ON flags(person_id);
         CREATE INDEX IF NOT EXISTS idx_flags_policy ON flags(policy_id);
