@@ -15,10 +15,12 @@ replays, per segment, what ``pyx12.x12n_document`` does:
   segment-level error raised while the current node is an ISA/GS/ST node, or anything before the first
   ST); the walker loses exactly the same ones, so that it agrees with pyx12 finding for finding.
 
-The walk itself is a direct replay of pyx12's algorithm on plain objects; speed comes from doing it
-without pyx12's objects (no Segment/X12Path/NodeCounter per segment, counters are a flat list reset by
-slices) and from caching element checks per (map node, value) and segment checks per (map node,
-segment text), since most segments of an 834 repeat exactly or share most values.
+Speed (about 70x pyx12) comes from three things. pyx12's search for the next map node depends only on
+the start node and the segment's id and qualifier, so it runs once per such triple and is kept as a
+small "program" (see _Trace) that is replayed against the counters, which are a flat list reset by
+slices. Element checks are cached per (map element, value) and whole-segment checks per (map node,
+segment text), since most segments of an 834 repeat exactly or share most values. And nothing pyx12
+allocates per segment (Segment, X12Path, NodeCounter keys, error nodes) is allocated here.
 
 Finding.ordinal follows the same rules as ``pyx12_ref`` (see there). Messages are plain words for a
 clerk; ``code`` is pyx12's code, so a finding can still be matched to pyx12's (or a 999's) output.
@@ -30,6 +32,7 @@ import re
 import threading
 from bisect import bisect_left
 from collections.abc import Iterable
+from operator import itemgetter
 from typing import Any
 
 from .types import ELEMENT, GROUP, INTERCHANGE, SEGMENT, TRANSACTION, Delimiters, Finding, Segment
@@ -70,7 +73,6 @@ _TYPE_WORDS = {
 _CACHE_LIMIT = 20000  # entries per map node before its cache is emptied (bounds memory on 2M segments)
 
 _SEG, _LOOP, _ROOT = 0, 1, 2
-_UNBOUNDED = 2147483647  # pyx12's MAXINT for '>1'
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -477,6 +479,23 @@ def compiled() -> _Compiled:
     return _compiled
 
 
+def clear_caches() -> None:
+    """Forget cached checks and walk programs: frees their memory after a big import, and lets a
+    benchmark time a cold walker. (The caches are bounded anyway: _CACHE_LIMIT per node.)"""
+    c = _compiled
+    if c is None:
+        return
+    c.programs.clear()
+    for node in c.all_nodes:
+        if isinstance(node, _Seg):
+            node.vcache.clear()
+            for e in node.elems:
+                e.cache.clear()
+                if isinstance(e, _Comp):
+                    for sub in e.subs:
+                        sub.cache.clear()
+
+
 # ----------------------------------------------------------------------------------------------------
 # Segment validation (segment_if.is_valid_errors)
 # ----------------------------------------------------------------------------------------------------
@@ -639,6 +658,8 @@ class Walker:
     def __init__(self, delims: Delimiters) -> None:
         c = compiled()
         self._c = c
+        self._keyed_ids = c.keyed_ids
+        self._programs = c.programs
         self.delims = delims
         self._ele = delims.element
         self._sub = delims.component
@@ -661,7 +682,6 @@ class Walker:
         self._src_errs: list[tuple[str, str, str, int | None, str]] = []
         # -- x12n_document state
         self._icvn: str | None = None
-        self._map_file: str | None = CONTROL_MAP_FILE
         # -- err_handler state: current ISA/GS/ST nodes as [open line, open id, close line, close id]
         self._isa: list[Any] | None = None
         self._gs: list[Any] | None = None
@@ -680,15 +700,65 @@ class Walker:
     # -- public -----------------------------------------------------------------------------------------
     def step(self, seg: Segment) -> str:
         """Process one segment; returns its loop path."""
+        fields = seg.fields
+        sid = fields[0]
+        if sid not in _PLAIN_IDS:
+            return self._step_any(seg)
+        # The common case, same steps as _step_any for a valid, non-envelope segment id.
+        text = seg.text
+        line = seg.ordinal
+        sub = self._sub
+        if text[-1] == self._ele:
+            self._src_errs.append(
+                (
+                    "seg",
+                    "SEG1",
+                    f"Segment {sid} ends with an empty element (a trailing '{self._ele}')",
+                    line,
+                    sid,
+                )
+            )
+        if len(fields) > 1:
+            f1 = fields[1]
+            if not f1 or f1[0] == sub:
+                if text[len(sid) :].strip(self._seps) == "":
+                    self._src_errs.append(("seg", "8", f"Segment {sid} has no data", line, sid))
+            self._v1 = _fmt(f1, sub) if sub in f1 else f1
+        else:
+            self._src_errs.append(("seg", "8", f"Segment {sid} has no data", line, sid))
+            self._v1 = None
+        self._seg_count += 1
+        self._line = line
+        self._sid = sid
+        self._fields = fields
+        orig = self._node
+        node = self._walk(orig)
+        if self._pending:
+            self._apply_walk_errors()
+        if node is None:
+            return orig.loop_path
+        self._kind = "seg"  # err_handler.add_seg
+        self._seg_added = False
+        self._seg_line = line
+        self._seg_sid = sid
+        if self._src_errs:
+            self._handle_src_errors()
+        recs = node.vcache.get(text + self._seps)
+        if recs is None or recs:
+            self._apply_segment_errors(node, fields, text, False)
+        self._node = node
+        return node.loop_path
+
+    def _step_any(self, seg: Segment) -> str:
         line = seg.ordinal
         text = seg.text
         ele = self._ele
         fields = seg.fields
         # X12Reader.__iter__
         if text[:1] == " ":
-            self._src_errs.append(("seg", "1", "Segment starts with a space", line, text.lstrip()[:3]))
             text = text.lstrip()
             fields = text.split(ele)
+            self._src_errs.append(("seg", "1", "Segment starts with a space", line, fields[0]))
         if not text:
             # pyx12 raises IndexError on a segment that is only spaces; nothing more can be said of it.
             self.findings.append(Finding(line, SEGMENT, "8", "", "Segment contains nothing but spaces"))
@@ -730,7 +800,7 @@ class Walker:
             self._handle_src_errors()
             self._close(self._isa, "isa")
         elif sid == "GS":
-            node = self._select_map(node, fields, line)
+            node = self._select_map(fields, line)
             self._gs = [line, sid, None, None]
             self._set_cur("gs")
             self._handle_src_errors()
@@ -779,6 +849,8 @@ class Walker:
             errs.append(("seg", "1", f"'{shown}' is not a valid segment identifier", line, sid))
         elif sid not in _VALID_IDS and len(_VALID_IDS) < 1000:
             _VALID_IDS.add(sid)
+            if sid not in _ENVELOPE and sid != "HL":
+                _PLAIN_IDS.add(sid)
         if sid in _ENVELOPE:
             self._parse_envelope(sid, fields, line)
         elif sid == "HL":
@@ -921,7 +993,7 @@ class Walker:
             for s in rng:
                 counts[s] = 0
 
-    def _select_map(self, node: _Seg, fields: list[str], line: int) -> _Seg:
+    def _select_map(self, fields: list[str], line: int) -> _Seg:
         fic, vriic = self._get(fields, 1), self._get(fields, 8)
         new = self._c.map_for(self._icvn, vriic, fic)
         if new != MAP_FILE:
@@ -937,7 +1009,6 @@ class Walker:
                     8,
                 )
             )
-        self._map_file = MAP_FILE
         return self._c.map_gs
 
     # -- err_handler emulation --------------------------------------------------------------------
@@ -1027,20 +1098,21 @@ class Walker:
     # -- map_walker.walk_tree, replayed from a cached program ------------------------------------------
     def _walk(self, orig: _Seg) -> _Seg | None:
         """walk_tree.walk_errors: the node the segment lands on (None: not found); errors -> _pending."""
-        c = self._c
         sid = self._sid
-        key = (orig, sid, self._v1 if sid in c.keyed_ids else None)
-        prog = c.programs.get(key)
+        key = (orig, sid, self._v1 if sid in self._keyed_ids else None)
+        prog = self._programs.get(key)
         if prog is None:
             prog = _Trace(sid, self._fields, self._sub).run(orig)
-            if sid not in c.uncacheable_ids:
-                if len(c.programs) >= _PROGRAM_LIMIT:
-                    c.programs.clear()
-                c.programs[key] = prog
-        kind, target, loop, checks = prog
+            if sid not in self._c.uncacheable_ids:
+                if len(self._programs) >= _PROGRAM_LIMIT:
+                    self._programs.clear()
+                self._programs[key] = prog
+        kind, target, loop, checks, zero_any = prog
         counts = self._counts
         # The 'mandatory missing' checks read the counters as they were before this segment.
-        missed = [msg for slot, msg in checks if counts[slot] < 1] if checks else None
+        missed = None
+        if checks and 0 in zero_any(counts):
+            missed = [msg for slot, msg in checks if counts[slot] < 1]
         pending = self._pending
         if kind == _P_SEG:
             assert target is not None
@@ -1099,7 +1171,7 @@ class Walker:
 _P_SEG, _P_ENTER, _P_NONE, _P_LOST = 0, 1, 2, 3
 _PROGRAM_LIMIT = 100000
 # (kind, landing segment, loop entered, 'mandatory missing' checks as (counter slot, message))
-_Program = tuple[int, "_Seg | None", "_Loop | None", tuple[tuple[int, str], ...]]
+_Program = tuple[int, "_Seg | None", "_Loop | None", tuple[tuple[int, str], ...], Any]
 
 
 class _Trace:
@@ -1148,7 +1220,7 @@ class _Trace:
             if found is not None:
                 break
             if loop.kind == _ROOT:
-                return (_P_NONE, None, None, ())
+                return (_P_NONE, None, None, (), None)
             node_pos = loop.pos
             assert loop.parent is not None
             loop = loop.parent
@@ -1166,7 +1238,10 @@ class _Trace:
             checks = tuple((slot, msg) for slot, _node, msg in self.misses)
         else:
             checks = ()
-        return (kind, target, entered, checks)
+        # itemgetter over the slots: one C call tells whether any check can fire (a count is 0).
+        slots = [slot for slot, _msg in checks]
+        zero_any = itemgetter(*slots, *slots) if slots else None
+        return (kind, target, entered, checks, zero_any)
 
     def scan(self, loop: _Loop, node_pos: int) -> tuple[int, _Seg | None, _Loop | None] | None:
         children = loop.children
@@ -1216,6 +1291,8 @@ class _Trace:
 
 
 _VALID_IDS: set[str] = set()
+# Valid segment ids with no envelope/HL bookkeeping: Walker.step's fast path.
+_PLAIN_IDS: set[str] = set()
 
 
 def _int(val: str | None) -> int | None:
