@@ -110,14 +110,17 @@ def _prep_fin(ctx: Context) -> None:
     REF ordinal of each value), *_raw (REF02 as sent), n_* (how many of each the member carries)."""
     ctx.need("catname")
     ctx.x("DROP TABLE IF EXISTS temp.fincat")
-    ctx.x("""CREATE TEMP TABLE fincat AS
-             SELECT c.member_id AS m, n.canon AS canon, c.value AS value, c.amount AS amount,
-                    COALESCE(NULLIF(c.date_from, ''), '') AS eff, c.ref_ordinal AS ord, c.dtp_ordinal AS dord,
-                    c.seq AS seq
-             FROM mm JOIN categories c ON c.member_id = mm.id
-             JOIN catname n ON n.file_id = mm.file_id AND n.name = c.name
-             WHERE n.canon IN ('PRE AMT 1', 'PRE AMT TOT', 'APTC AMT', 'TOT RES AMT', 'CSR AMT', 'RATING AREA',
-                               'OTH PAY AMT 1', 'OTH PAY AMT 2', 'TOT EMP RES AMT')""")
+    wanted = "('PRE AMT 1', 'PRE AMT TOT', 'APTC AMT', 'TOT RES AMT', 'CSR AMT', 'RATING AREA', 'OTH PAY AMT 1', " \
+             "'OTH PAY AMT 2', 'TOT EMP RES AMT')"
+    cols = ("c.value AS value, c.amount AS amount, COALESCE(NULLIF(c.date_from, ''), '') AS eff, "
+            "c.ref_ordinal AS ord, c.dtp_ordinal AS dord, c.seq AS seq")
+    if ctx.q("SELECT 1 FROM catname WHERE name != canon LIMIT 1"):
+        ctx.x(f"""CREATE TEMP TABLE fincat AS SELECT c.member_id AS m, n.canon AS canon, {cols}
+                  FROM mm JOIN categories c ON c.member_id = mm.id
+                  JOIN catname n ON n.file_id = mm.file_id AND n.name = c.name WHERE n.canon IN {wanted}""")
+    else:  # every file uses the FFE names
+        ctx.x(f"""CREATE TEMP TABLE fincat AS SELECT c.member_id AS m, c.name AS canon, {cols}
+                  FROM mm JOIN categories c ON c.member_id = mm.id WHERE c.name IN {wanted}""")
     subtract: dict[int, set[str]] = {}
     for (fid,) in ctx.q("SELECT file_id FROM fset"):
         subtract[fid] = set(ctx.setting(fid, "responsibility_subtracts"))
@@ -179,7 +182,7 @@ def _prep_fin(ctx: Context) -> None:
 MM_COLUMNS = ("id", "file_id", "transaction_id", "seq", "ins01", "ins02", "ins03", "ins04", "ins08", "ins17", "amrc",
               "subscriber_id", "member_id", "policy_id", "person_id", "head_row", "group_key", "event", "eff_begin",
               "eff_end", "sent_at", "maint_eff", "elig_begin", "elig_end", "last_name", "first_name", "dob", "gender",
-              "has_dmg", "ssn", "id_qual", "state", "zip", "email", "race", "phones", "mailing")
+              "has_dmg", "ssn", "id_qual", "state", "zip", "phone", "email", "race", "phones", "mailing")
 
 
 def _prep_mm(ctx: Context) -> None:
@@ -197,7 +200,10 @@ def _prep_mm(ctx: Context) -> None:
     ctx.x("CREATE INDEX temp.idx_ma_g ON ma(g)")
     ctx.x("CREATE INDEX temp.idx_ma_head ON ma(head_row)")
     ctx.x("CREATE INDEX temp.idx_ma_person ON ma(person_id)")
-    ctx.x("CREATE TEMP VIEW mm AS SELECT * FROM ma WHERE own = 1")
+    if ctx.q("SELECT 1 FROM ma WHERE own = 0 LIMIT 1"):
+        ctx.x("CREATE TEMP VIEW mm AS SELECT * FROM ma WHERE own = 1")
+    else:
+        ctx.x("CREATE TEMP VIEW mm AS SELECT * FROM ma")
 
 
 PREPARED: dict[str, Callable[[Context], None]] = {

@@ -59,8 +59,9 @@ def fin02(ctx: Context) -> Iterator[Flag]:
     for r in ctx.q("""SELECT x.member_row AS id, max(x.n_aptc) AS aptc, max(x.n_pretot) AS pretot,
                              max(x.n_totres) AS totres, max(x.n_ra) AS ra, max(x.aptc_ord) AS aptc_ord,
                              max(x.pretot_ord) AS pretot_ord, max(x.totres_ord) AS totres_ord, max(x.ra_ord) AS ra_ord
-                      FROM fin x JOIN mm m ON m.id = x.member_row WHERE m.ins01 != 'Y'
-                      GROUP BY x.member_row HAVING max(x.n_aptc) OR max(x.n_pretot) OR max(x.n_totres) OR max(x.n_ra)"""):
+                      FROM fin x JOIN mm m ON m.id = x.member_row
+                      WHERE (x.n_aptc OR x.n_pretot OR x.n_totres OR x.n_ra) AND m.ins01 != 'Y'
+                      GROUP BY x.member_row"""):
         names = [name for col, name in SUB_ONLY.items() if r[col]]
         yield Flag("FIN-02", f"{', '.join(names)} {'is' if len(names) == 1 else 'are'} sent on this dependant; "
                    "they belong on the subscriber only.", member_row=r["id"],
