@@ -64,7 +64,7 @@ def _ids(db, tmp_path, kind="callbacks", **kw):
     out = tmp_path / f"f{len(list(tmp_path.iterdir()))}.csv"
     export(db, kind, "csv", out, filters=Filters(**kw))
     rows = read_csv(out)[1:]
-    return [r[9] for r in rows] if kind == "callbacks" else rows
+    return [r[7] for r in rows] if kind == "callbacks" else rows
 
 
 def test_callback_filters(db, scene, tmp_path):
@@ -82,8 +82,8 @@ def test_callback_filters(db, scene, tmp_path):
     # with a filter on severity the reasons list only the matching flags
     out = tmp_path / "sev.csv"
     export(db, "callbacks", "csv", out, filters=Filters(severities=["warning"]))
-    alice = [r for r in read_csv(out)[1:] if r[9] == "M0001"][0]
-    assert alice[15] == "Subscriber aged 45 has a dependant coded as a parent"
+    alice = [r for r in read_csv(out)[1:] if r[7] == "M0001"][0]
+    assert alice[11] == "Subscriber aged 45 has a dependant coded as a parent"
 
 
 def test_resolved_flags_leave_the_lists_unless_asked(db, scene, tmp_path):
@@ -147,6 +147,13 @@ def test_every_export_is_audited(db, scene, tmp_path):
     assert row["detail"] == {"kind": "callbacks", "format": "csv", "path": str(out.resolve()), "rows": 1,
                              "filters": {"clerk": "maria"}, "show_ssn": False}
     assert verify(db) is None
+    # committed, not left in an open transaction: another connection sees the audit row
+    assert not db.conn.in_transaction
+    import sqlite3
+
+    other = sqlite3.connect(db.execute("PRAGMA database_list").fetchone()[2])
+    assert other.execute("SELECT COUNT(*) FROM audit WHERE action = 'export'").fetchone()[0] == 1
+    other.close()
 
 
 def test_export_files_are_private(db, scene, tmp_path):
@@ -204,8 +211,8 @@ def test_formula_injection_is_neutralised(db, tmp_path):
     out = tmp_path / "cb.csv"
     export(db, "callbacks", "csv", out)
     row = read_csv(out)[1]
-    assert row[4:6] == ["'@SUM", "'=HYPERLINK(1)"]
-    assert row[15] == "'-1+2 looks odd"
+    assert row[4] == "'@SUM, =HYPERLINK(1)"
+    assert row[11] == "'-1+2 looks odd"
 
 
 def test_contacts_from_per():

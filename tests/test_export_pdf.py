@@ -38,7 +38,7 @@ def test_callbacks_pdf_text(db, scene, tmp_path):
     text = _flat(pages)
     assert text.startswith("Call-back list")
     for piece in ("Rows: 2", "SSNs: masked", "Filters: no filters",
-                  "QUINTERO, ROBERTO", "SSN ***-**-4321", "born 1979-05-05", "(804) 555-0102", "member M0002",
+                  "QUINTERO, ROBERTO", "SSN ***-**-4321", "(804) 555-0102", "member M0002",
                   "policy POL1001", "plan 12345VA0010001", "Spouse is younger than 14", "Needs call-back",
                   "assigned to joe", "2025-02-01", "3 days open",
                   "QUINTERO, ALICE", "SSN ***-**-6789", "cell (804) 555-0109", "alice.q@example.com",

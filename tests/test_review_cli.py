@@ -117,7 +117,7 @@ def test_export_command(db, db_path, store, tmp_path, capsys):
                "--file", "quintero.834") == 0
     assert "1 row written" in capsys.readouterr().out
     rows = list(csv.reader(io.StringIO(out.read_text("utf-8-sig"))))
-    assert [r[9] for r in rows[1:]] == ["M0001"]
+    assert [r[7] for r in rows[1:]] == ["M0001"]
     assert stat.S_IMODE(os.stat(out).st_mode) == 0o600
     x = tmp_path / "sum.xlsx"
     assert run(db_path, "export", "summary", "--format", "xlsx", "--out", str(x), "--category", "family") == 0

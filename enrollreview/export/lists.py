@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import datetime as _dt
 import json
+import re
 import secrets
 import sqlite3
 from collections.abc import Callable, Iterator
@@ -23,7 +24,6 @@ from sqlite_utils import Database
 
 from ..phi import format_ssn, mask_ssn
 from ..review import statuses as st
-from ..review.history import rollup_sql
 from ..review.workflow import field_label, is_ssn_field
 
 CATEGORIES = ("duplicate", "maintenance", "family", "subsidy", "data_quality", "missing")
@@ -122,11 +122,18 @@ class ListData:
 
 
 def _ssn(value: str | None, show: bool) -> str:
-    return format_ssn(value) if show else mask_ssn(value)
+    if show:
+        return format_ssn(value)
+    if value and len(value) >= 4 and value.isdigit():  # the common case, without phi.mask_ssn's scan
+        return "***-**-" + value[-4:]
+    return mask_ssn(value)
+
+
+_NON_DIGITS = re.compile(r"\D")
 
 
 def format_phone(number: str) -> str:
-    d = "".join(c for c in number if c.isdigit())
+    d = number if number.isdigit() else _NON_DIGITS.sub("", number)
     if len(d) == 11 and d.startswith("1"):
         d = d[1:]
     if len(d) == 10:
@@ -175,66 +182,91 @@ CALLBACK_COLUMNS = [
     Column("days_open", "Days open", "int", 9),
     Column("status", "Status", "text", 18),
     Column("assigned", "Assigned to", "text", 14),
-    Column("last_name", "Last name", "text", 16),
-    Column("first_name", "First name", "text", 14),
-    Column("phone", "Phone", "text", 15),
-    Column("other_phones", "Other phones", "text", 24),
+    Column("name", "Name", "text", 26),
+    Column("phones", "Phone numbers", "text", 30),
     Column("email", "E-mail", "text", 26),
     Column("member_id", "Member id", "text", 13),
-    Column("subscriber_id", "Subscriber id", "text", 13),
     Column("policy_id", "Policy id", "text", 13),
     Column("plan", "Plan", "text", 17),
-    Column("dob", "Date of birth", "date", 11),
     Column("ssn", "SSN", "text", 12),
-    Column("reasons", "Reasons", "text", 60),
-    Column("rules", "Rules", "text", 14),
-    Column("flag_ids", "Flag ids", "text", 10),
-    Column("file", "File", "text", 24),
+    Column("reasons", "Reasons", "text", 70),
 ]
 
 CALLBACK_DEFAULT_STATUSES = [st.NEEDS_CALL_BACK]
+_SEP = "\x1e"
+
+
+def _name(last: str | None, first: str | None) -> str:
+    return ", ".join(x for x in (last, first) if x)
 
 
 def callbacks(db: Database, filters: Filters | None = None, *, show_ssn: bool = False,
               today: _dt.date | None = None) -> ListData:
-    """Members whose open flags need a call: one row per member, soonest due date first."""
+    """Members whose open flags need a call: one row per member, soonest due date first.
+
+    The flags are copied into a working table sorted by member, severity and id; one pass groups
+    them (reasons in severity order, no duplicates) into a second working table, which is then read
+    sorted by due date. Nothing is held in memory but one group, so 100,000 members stream.
+    """
     f = filters or Filters()
     if not f.statuses:
         f = Filters(**{**asdict(f), "statuses": list(CALLBACK_DEFAULT_STATUSES)})
     today = today or _dt.date.today()
     cond, params = f.sql("f")
-    tmp = f"temp._cb_{secrets.token_hex(6)}"
+    tag = secrets.token_hex(6)
+    flags_t, groups_t = f"temp._cbf_{tag}", f"temp._cbg_{tag}"
     conn = db.conn
+    own_txn = not conn.in_transaction  # inserting into the working tables opens an implicit transaction
     conn.execute(f"""
-        CREATE TABLE {tmp} AS
-        SELECT f.id, f.rule, f.message, f.severity, COALESCE(f.status, 'new') AS status, f.assigned_to,
-               f.due_date, f.created_at, f.member_id,
-               COALESCE('p' || m.person_id, '17:' || NULLIF(m.member_id, ''), 'r' || m.id) AS k
+        CREATE TABLE {flags_t} AS
+        SELECT COALESCE('p' || m.person_id, '17:' || NULLIF(m.member_id, ''), 'r' || m.id) AS k,
+               f.id, f.message, COALESCE(f.status, 'new') AS status, f.assigned_to, f.due_date, f.created_at,
+               f.member_id
         FROM flags f JOIN members m ON m.id = f.member_id
-        WHERE {cond}""", params)
-    conn.execute(f"CREATE INDEX {tmp}_k ON {tmp.split('.')[1]}(k)")
+        WHERE {cond}
+        ORDER BY k, {SEV_ORDER.format(a="f")}, f.id""", params)
+    conn.execute(f"CREATE TABLE {groups_t} (mrow INTEGER, due TEXT, opened TEXT, status TEXT, assigned TEXT, "
+                 "reasons TEXT)")
+    batch: list[tuple[Any, ...]] = []
+    count = 0
 
-    count = conn.execute(f"SELECT COUNT(DISTINCT k) FROM {tmp}").fetchone()[0]
-    sev = SEV_ORDER.format(a="s")
+    def emit(g: list[tuple[Any, ...]]) -> None:
+        nonlocal count
+        count += 1
+        if len(g) == 1:  # most members: one flag
+            r = g[0]
+            batch.append((r[7], r[5], r[6], r[3], r[4] or "", r[2]))
+        else:
+            emit_many(g)
+        if len(batch) >= 5000:
+            conn.executemany(f"INSERT INTO {groups_t} VALUES (?,?,?,?,?,?)", batch)
+            batch.clear()
+
+    def emit_many(g: list[tuple[Any, ...]]) -> None:
+        dues = [r[5] for r in g if r[5]]
+        batch.append((max(r[7] for r in g), min(dues) if dues else None, min(r[6] for r in g),
+                      st.rollup(r[3] for r in g),
+                      ", ".join(sorted({r[4] for r in g if r[4]})), _SEP.join(dict.fromkeys(r[2] for r in g))))
+
+    group: list[tuple[Any, ...]] = []
+    for r in conn.execute(f"SELECT * FROM {flags_t} ORDER BY rowid"):
+        if group and r[0] != group[0][0]:
+            emit(group)
+            group = []
+        group.append(r)
+    if group:
+        emit(group)
+    if batch:
+        conn.executemany(f"INSERT INTO {groups_t} VALUES (?,?,?,?,?,?)", batch)
+    conn.execute(f"DROP TABLE {flags_t}")
+    if own_txn and conn.in_transaction:
+        conn.commit()  # only temp tables were written; never leave a transaction open behind the caller
     cur = conn.execute(f"""
-        SELECT g.due, g.opened, g.status, g.k,
-               (SELECT group_concat(assigned_to, ', ') FROM (SELECT DISTINCT assigned_to FROM {tmp} s
-                 WHERE s.k = g.k AND assigned_to IS NOT NULL ORDER BY assigned_to)) AS assigned,
-               m.last_name, m.first_name, m.phones, m.member_id, m.subscriber_id, m.policy_id,
-               (SELECT COALESCE(NULLIF(c.plan_id, ''), c.hd04) FROM coverages c WHERE c.member_id = m.id
-                 ORDER BY c.seq LIMIT 1) AS plan,
-               m.dob, m.ssn,
-               (SELECT group_concat(message, '; ') FROM (SELECT DISTINCT message FROM {tmp} s
-                 WHERE s.k = g.k ORDER BY {sev}, s.id)) AS reasons,
-               (SELECT group_concat(rule, ', ') FROM (SELECT DISTINCT rule FROM {tmp} s WHERE s.k = g.k
-                 ORDER BY rule)) AS rules,
-               (SELECT group_concat(id, ', ') FROM (SELECT id FROM {tmp} s WHERE s.k = g.k ORDER BY id)) AS ids,
-               fl.name AS file
-        FROM (SELECT k, MAX(member_id) AS mrow, MIN(due_date) AS due, MIN(created_at) AS opened,
-                     {rollup_sql('t')} AS status
-              FROM {tmp} t GROUP BY k) g
-        JOIN members m ON m.id = g.mrow JOIN files fl ON fl.id = m.file_id
-        ORDER BY g.due IS NULL, g.due, g.opened, m.last_name, m.first_name, g.k""")
+        SELECT g.due, g.opened, g.status, g.assigned, m.last_name, m.first_name, m.phones, m.member_id,
+               m.policy_id, COALESCE(NULLIF(c.plan_id, ''), c.hd04) AS plan, m.ssn, g.reasons
+        FROM {groups_t} g JOIN members m ON m.id = g.mrow
+        LEFT JOIN coverages c ON c.member_id = m.id AND c.seq = 1
+        ORDER BY g.due IS NULL, g.due, g.opened, g.rowid""")
     closed = []
 
     def close() -> None:
@@ -244,19 +276,16 @@ def callbacks(db: Database, filters: Filters | None = None, *, show_ssn: bool = 
         closed.append(True)
         with contextlib.suppress(sqlite3.Error):
             cur.close()
-            conn.execute(f"DROP TABLE IF EXISTS {tmp}")
+            conn.execute(f"DROP TABLE IF EXISTS {groups_t}")
 
     def rows() -> Iterator[tuple[Any, ...]]:
         try:
-            for (due, opened, status, _k, assigned, last, first, phones, mid, sid, pid, plan, dob, ssn, reasons,
-                 rules, ids, file) in cur:
+            for due, opened, status, assigned, last, first, phones, mid, pid, plan, ssn, reasons in cur:
                 opened_d = parse_iso_date(opened)
-                days = (today - opened_d).days if opened_d else None
                 phone, others, email = split_contacts(phones)
-                yield (parse_iso_date(due), days, st.label(status), assigned or "", last or "", first or "",
-                       phone, others, email, mid or "", sid or "", pid or "", plan or "",
-                       parse_iso_date(dob) or (dob or ""), _ssn(ssn, show_ssn), reasons or "", rules or "",
-                       ids or "", file or "")
+                yield (parse_iso_date(due), (today - opened_d).days if opened_d else None, st.label(status),
+                       assigned, _name(last, first), f"{phone}; {others}" if others else phone, email, mid or "",
+                       pid or "", plan or "", _ssn(ssn, show_ssn), reasons.replace(_SEP, "; "))
         finally:
             close()
 

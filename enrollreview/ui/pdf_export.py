@@ -20,8 +20,8 @@ _app: QGuiApplication | None = None
 #: how the call-back list's columns are merged into printable cells: (header, [column keys], width %)
 CALLBACK_LAYOUT: list[tuple[str, list[str], int]] = [
     ("Due / open", ["due", "days_open"], 10),
-    ("Member", ["last_name", "first_name", "dob", "ssn"], 17),
-    ("Phone and e-mail", ["phone", "other_phones", "email"], 17),
+    ("Member", ["name", "ssn"], 17),
+    ("Phone and e-mail", ["phones", "email"], 17),
     ("Ids and plan", ["member_id", "policy_id", "plan"], 16),
     ("Reasons", ["reasons"], 27),
     ("Status", ["status", "assigned"], 13),
@@ -56,12 +56,12 @@ def _cell(parts: list[tuple[str, str]], key_order: list[str], kinds_of: dict[str
         v = d.get(k, "")
         if not v:
             continue
-        if k == "last_name":
-            first = d.get("first_name", "")
-            out.append(f"<b>{html.escape(v)}</b>" + (f", {html.escape(first)}" if first else ""))
-        elif k == "first_name":
-            continue
-        elif kinds_of.get(k) == "date" or k in ("phone", "plan", "policy_id", "member_id"):
+        if k == "name":
+            last, _, first = v.partition(", ")
+            out.append(f"<b>{html.escape(last)}</b>" + (f", {html.escape(first)}" if first else ""))
+        elif k == "phones":
+            out.extend(f"<span style='white-space: nowrap'>{html.escape(p)}</span>" for p in v.split("; "))
+        elif kinds_of.get(k) == "date" or k in ("plan", "policy_id", "member_id"):
             label = {"dob": "born ", "policy_id": "policy ", "plan": "plan ", "member_id": "member "}.get(k, "")
             out.append(f"{label}<span style='white-space: nowrap'>{html.escape(v)}</span>")
         elif k == "days_open":
