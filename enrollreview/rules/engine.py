@@ -34,6 +34,9 @@ from .base import HIOS_GLOB, REGISTRY, At, Context, Flag, Rule, chunks
 log = logging.getLogger("enrollreview.rules")
 
 MODULES = ("duplicate", "maintenance", "family", "subsidy", "data_quality", "missing")
+
+#: seconds spent by the last run, for benchmarks: history, scope, per rule, writing, total
+LAST_RUN: dict[str, Any] = {}
 SUBSCRIBER_AMOUNTS = ("PRE AMT TOT", "APTC AMT", "TOT RES AMT")
 
 
@@ -258,7 +261,10 @@ def _build_scope(ctx: Context, file_ids: list[int] | None) -> None:
 
 def run_for_file(db: Database, file_id: int) -> int:
     """Re-run the rules for what `file_id` touched; returns the number of open flags on that file."""
+    t0 = time.perf_counter()
     prepared = history.prepare(db)
+    LAST_RUN.clear()
+    LAST_RUN["history"] = time.perf_counter() - t0
     files = sorted(set(prepared) | {file_id})
     _run(db, files, resolved_by=file_id)
     marks = ",".join("?" * len(files))
@@ -268,7 +274,10 @@ def run_for_file(db: Database, file_id: int) -> int:
 
 def run_all(db: Database) -> dict[str, int]:
     """Re-run every rule on the whole store (after a settings change); returns counts."""
+    t0 = time.perf_counter()
     history.prepare(db)
+    LAST_RUN.clear()
+    LAST_RUN["history"] = time.perf_counter() - t0
     res = _run(db, None, resolved_by=None)
     db.execute("UPDATE rule_runs SET ruled_at = ?", [_utcnow()])
     return res
@@ -283,10 +292,12 @@ def _run(db: Database, file_ids: list[int] | None, *, resolved_by: int | None) -
     reg = rules()
     ctx = Context(db, file_ids[-1] if file_ids else None, {})
     try:
+        t = time.perf_counter()
         _build_scope(ctx, file_ids)
         ctx.x("PRAGMA temp.cache_size = -262144")  # 256 MB for the temporary tables of one run
         ctx.need("ma")
         ctx.need("fset")
+        LAST_RUN["scope"] = time.perf_counter() - t
         produced: list[tuple[Rule, Flag]] = []
         timings: dict[str, float] = {}
         for r in reg.values():
@@ -294,11 +305,15 @@ def _run(db: Database, file_ids: list[int] | None, *, resolved_by: int | None) -
             for f in r.check(ctx):
                 produced.append((r, f))
             timings[r.id] = time.perf_counter() - t
+        t = time.perf_counter()
         counts = _write(ctx, reg, produced, resolved_by)
+        LAST_RUN["write"] = time.perf_counter() - t
+        LAST_RUN["rules"] = timings
     finally:
         db.conn.execute("DROP VIEW IF EXISTS temp.mm")
         for t in _TEMP_TABLES:
             db.conn.execute(f"DROP TABLE IF EXISTS temp.{t}")
+    LAST_RUN["total"] = time.perf_counter() - t0 + LAST_RUN.get("history", 0.0)
     slow = sorted(timings.items(), key=lambda kv: -kv[1])[:5]
     log.info("rules ran in %.2f s: %s; slowest %s", time.perf_counter() - t0, counts,
              ", ".join(f"{k} {v:.2f}s" for k, v in slow))
