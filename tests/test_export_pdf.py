@@ -39,7 +39,7 @@ def test_callbacks_pdf_text(db, scene, tmp_path):
     assert text.startswith("Call-back list")
     for piece in ("Rows: 2", "SSNs: masked", "Filters: no filters",
                   "QUINTERO, ROBERTO", "SSN ***-**-4321", "(804) 555-0102", "member M0002",
-                  "policy POL1001", "plan 12345VA0010001", "Spouse is younger than 14", "Needs call-back",
+                  "policy POL1001", "plan 12345VA001000101", "Spouse is younger than 14", "Needs call-back",
                   "assigned to joe", "2025-02-01", "3 days open",
                   "QUINTERO, ALICE", "SSN ***-**-6789", "cell (804) 555-0109", "alice.q@example.com",
                   "Date of birth 2080-02-14 is in the future", "Subscriber aged 45 has a dependant coded as a parent",

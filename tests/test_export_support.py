@@ -22,7 +22,7 @@ from tests.test_review_support import (
 )
 
 TODAY = _dt.date.today()
-DANA = P("DANA", "WEXLER", "111223333", "19650101", "M0004", "M0004", policy="POL3003", plan="12345VA0030001",
+DANA = P("DANA", "WEXLER", "111223333", "19650101", "M0004", "M0004", policy="POL3003", plan="12345VA003000101",
          phones=[("WP", "2025550177"), ("EX", "12")])
 
 
@@ -57,9 +57,9 @@ def build_scene(db: Any, tmp_path: Path) -> dict[str, Any]:
 def expected_callbacks(s: dict[str, Any]) -> list[list[str]]:
     return [
         ["2025-02-01", "3", "Needs call-back", "joe", "QUINTERO, ROBERTO", "(804) 555-0102", "", "M0002",
-         "POL1001", "12345VA0010001", "***-**-4321", "Spouse is younger than 14"],
+         "POL1001", "12345VA001000101", "***-**-4321", "Spouse is younger than 14"],
         ["2025-03-01", "10", "Needs call-back", "maria", "QUINTERO, ALICE", "(804) 555-0101; cell (804) 555-0109",
-         "alice.q@example.com", "M0001", "POL1001", "12345VA0010001", "***-**-6789",
+         "alice.q@example.com", "M0001", "POL1001", "12345VA001000101", "***-**-6789",
          "Date of birth 2080-02-14 is in the future; Subscriber aged 45 has a dependant coded as a parent"],
     ]
 

@@ -31,7 +31,7 @@ class P:
     rel: str = "18"
     sub: bool = True
     policy: str = "POL1001"
-    plan: str = "12345VA0010001"
+    plan: str = "12345VA001000101"
     street: str = "100 MAIN ST"
     city: str = "RICHMOND"
     state: str = "VA"
@@ -46,7 +46,7 @@ ALICE = P("ALICE", "QUINTERO", "123456789", "19800214", "M0001", "M0001",
 BOB = P("ROBERTO", "QUINTERO", "987654321", "19790505", "M0002", "M0001", rel="01", sub=False,
         phones=[("HP", "8045550102")], gender="M")
 CARA = P("CARALYNN", "OSTERHAGEN", "555443333", "19920730", "M0003", "M0003", policy="POL2002",
-         plan="12345VA0020001", street="42 WILLOW BEND", city="NORFOLK", zip="23510",
+         plan="12345VA002000101", street="42 WILLOW BEND", city="NORFOLK", zip="23510",
          phones=[("TE", "7575550144"), ("EM", "cara@example.com")])
 
 
@@ -78,7 +78,7 @@ def make_834(members: list[P], control: int = 1, bgn_ref: str | None = None) -> 
     body = [
         "ST*834*0001*005010X220A1",
         f"BGN*00*{bgn_ref or f'REF{control:05d}'}*20250101*1200****2",
-        "QTY*TO*1",
+        f"QTY*TO*{len(members)}",
         "N1*P5*NORTHWIND EXCHANGE*FI*123456789",
         "N1*IN*NORTHWIND HEALTH*FI*987654321",
     ]

@@ -279,7 +279,7 @@ def test_record_correction_takes_the_834_value_from_the_store(db, store):
     actions = [(r["action"], r["detail"].get("field")) for r in list_rows(db, newest_first=False)]
     assert actions == [("correction", "dob"), ("status", None)]
     # plan id comes from the coverage, SSN corrections are masked in the audit detail
-    assert wf.value_in_834(db, store["members"][0], "plan_id") == "12345VA0010001"
+    assert wf.value_in_834(db, store["members"][0], "plan_id") == "12345VA001000101"
     wf.record_correction(db, flag_id=fa, field="ssn", corrected_value="123456780", source="card copy")
     det = list_rows(db, action="correction")[0]["detail"]
     assert (det["value_834"], det["corrected_value"]) == ("***-**-6789", "***-**-6780")
