@@ -70,7 +70,7 @@ _TYPE_WORDS = {
     "DT": "date",
     "TM": "time",
 }
-_CACHE_LIMIT = 20000  # entries per map node before its cache is emptied (bounds memory on 2M segments)
+_CACHE_LIMIT = 4096  # entries per map node before its cache is emptied (bounds memory on 2M segments)
 
 _SEG, _LOOP, _ROOT = 0, 1, 2
 
