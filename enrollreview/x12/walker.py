@@ -24,6 +24,20 @@ allocates per segment (Segment, X12Path, NodeCounter keys, error nodes) is alloc
 
 Finding.ordinal follows the same rules as ``pyx12_ref`` (see there). Messages are plain words for a
 clerk; ``code`` is pyx12's code, so a finding can still be matched to pyx12's (or a 999's) output.
+
+Where the walker does not (cannot) agree with pyx12, on purpose:
+
+* pyx12 crashes: a composite with more components than the map has (IndexError; this includes every
+  legal 5010 repeated composite such as DMG05 ``C:RET:2135-2^C:RET:2106-3``, because pyx12 reads the
+  repetition separator but never applies it -- neither does the walker, so the extra components are
+  reported as "too many components"); a second GE/IEA after its envelope is closed (IndexError in
+  X12Reader); a non-numeric GE01 (ValueError); an error with no node to hang on before the first ST
+  (AttributeError); a GS08/GS01 pyx12 has no map for (EngineError). The walker reports and goes on.
+* A group whose GS08/GS01 select another guide than X220A1: pyx12 would switch to that guide's map;
+  the walker reports a GS08 finding and keeps checking against X220A1. 4010 files (ISA12 00401)
+  likewise are checked against the 5010 control map. The product rejects both before walking.
+* Errors pyx12 loses (see above) are lost here too. A leading space before GS/ST, a trailing
+  separator on ST/GE/IEA, or "too many elements" in an envelope segment are therefore not reported.
 """
 
 from __future__ import annotations
@@ -214,7 +228,7 @@ class _Ele:
 class _Comp:
     """A composite of a segment node (pyx12 composite_if)."""
 
-    __slots__ = ("refdes", "name", "usage", "subs", "n", "cache", "ele_pos")
+    __slots__ = ("refdes", "name", "usage", "subs", "n", "cache")
 
     def __init__(self, c: Any, subs: list[_Ele]) -> None:
         self.refdes = c.refdes
@@ -222,7 +236,6 @@ class _Comp:
         self.usage = c.usage
         self.subs = tuple(subs)
         self.n = len(subs)
-        self.ele_pos = c.seq
         self.cache: dict[str, tuple[Any, ...]] = {}
 
 
