@@ -4,6 +4,7 @@ must be normalised the same way)."""
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import re
 import unicodedata
 from decimal import Decimal, InvalidOperation
@@ -12,6 +13,7 @@ _NOT_LETTER = re.compile(r"[^A-Z]")
 _SUFFIXES = {"JR", "SR", "II", "III", "IV", "V"}
 
 
+@functools.lru_cache(maxsize=200_000)
 def name_part(text: str | None) -> str:
     """Upper case, accents and punctuation removed, a trailing generational suffix dropped.
 

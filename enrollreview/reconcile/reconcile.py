@@ -187,12 +187,13 @@ DROP TABLE IF EXISTS temp.rc_fp;
 CREATE INDEX IF NOT EXISTS temp.rc_scope_id ON rc_scope(id);
 CREATE TEMP TABLE rc_m AS
 SELECT id, file_id, pol, mem, sub, dob, ssn, ins01, ins02, ins03, amrc, elig_begin, elig_end, last_name,
-       first_name, gender, person_id, nk, in_scope, MAX(id) OVER (PARTITION BY pol, gkey) AS sid
+       first_name, gender, person_id, in_scope, CAST(MAX(id) OVER (PARTITION BY pol, gkey) AS INTEGER) AS sid
 FROM (
-    SELECT m.id, m.file_id, COALESCE(m.policy_id, '') AS pol, COALESCE(m.member_id, '') AS mem,
-           COALESCE(m.subscriber_id, '') AS sub, m.dob, m.ssn, m.ins01, m.ins02, m.ins03, m.amrc,
+    SELECT CAST(m.id AS INTEGER) AS id, m.file_id, CAST(COALESCE(m.policy_id, '') AS TEXT) AS pol,
+           CAST(COALESCE(m.member_id, '') AS TEXT) AS mem, CAST(COALESCE(m.subscriber_id, '') AS TEXT) AS sub,
+           CAST(m.dob AS TEXT) AS dob, CAST(m.ssn AS TEXT) AS ssn, m.ins01, m.ins02, m.ins03, m.amrc,
            m.elig_begin, m.elig_end, m.last_name, m.first_name, m.gender, m.person_id,
-           er_name_key(m.last_name, m.first_name) AS nk, (m.file_id IN (SELECT id FROM rc_scope)) AS in_scope,
+           (m.file_id IN (SELECT id FROM rc_scope)) AS in_scope,
            CASE WHEN COALESCE(m.member_id, '') <> '' THEN 'M|' || m.member_id
                 ELSE 'X|' || COALESCE(m.subscriber_id, '') || '|' || COALESCE(m.dob, '') || '|'
                      || er_name_key(m.last_name, m.first_name) END AS gkey
@@ -216,12 +217,15 @@ SELECT sid,
        MAX(CASE WHEN name = 'PRE AMT 1' THEN amount END) AS member_premium,
        MAX(CASE WHEN name = 'RATING AREA' THEN value END) AS rating_area
 FROM (
+    -- per subject and category, the value of the newest row, newest effective date, last sent: SQLite
+    -- takes the bare columns from the row holding the single MAX() (rank = row id, DTP*007 date, seq)
     SELECT m.sid, k.name, k.amount, k.value,
-           ROW_NUMBER() OVER (PARTITION BY m.sid, k.name ORDER BY m.id DESC, k.date_from DESC, k.seq DESC)
-               AS rn
+           MAX((m.id * 134217728 + CAST(replace(COALESCE(k.date_from, ''), '-', '') AS INTEGER)) * 1024
+               + MIN(k.seq, 1023)) AS rank
     FROM rc_m m JOIN categories k ON k.member_id = m.id
     WHERE k.name IN ('APTC AMT', 'PRE AMT TOT', 'PRE AMT 1', 'RATING AREA')
-) WHERE rn = 1
+    GROUP BY m.sid, k.name
+)
 GROUP BY sid;
 CREATE UNIQUE INDEX temp.rc_amt_sid ON rc_amt(sid);
 CREATE TEMP TABLE rc_eff AS
@@ -243,7 +247,8 @@ SELECT x.*,
             WHEN x.eff THEN 'effectuated' ELSE 'pending' END AS status
 FROM (
     SELECT m.id AS sid, m.file_id, m.pol, m.mem, m.sub, m.dob, m.ssn, m.ins01, m.ins02, m.last_name,
-           m.first_name, m.gender, m.person_id, m.nk, m.in_scope,
+           m.first_name, m.gender, m.person_id, CAST(er_name_key(m.last_name, m.first_name) AS TEXT) AS nk,
+           m.in_scope,
            COALESCE(NULLIF(c.begin, ''), NULLIF(m.elig_begin, '')) AS bstart,
            CASE WHEN m.ins03 = '024' THEN COALESCE(NULLIF(m.elig_end, ''), c.cend)
                 WHEN COALESCE(pe.id, 0) > m.id THEN COALESCE(NULLIF(pe.elig_end, ''), c.cend)
@@ -350,18 +355,17 @@ def reconcile(db: Database, roster_id: int | None = None, *, as_of: _dt.date | N
         for level in (2, 3, 4):
             conn.execute(_FALLBACK.format(cond=_CONDITIONS[level]), {"roster": roster_id, "level": level})
         # the row that speaks for each roster person: newest coverage year, then newest benefit start
+        # (grouped in the order of the roster_rows index; the bare r.id comes from the row with the MAX)
         conn.execute("""
             CREATE TEMP TABLE rc_cur AS
-            SELECT id, policy_id, member_id, coverage_year, n_rows, any_match FROM (
-                SELECT r.id, r.policy_id, r.member_id, r.coverage_year,
-                       COUNT(*) OVER w AS n_rows,
-                       MAX(mt.sid IS NOT NULL) OVER w AS any_match,
-                       ROW_NUMBER() OVER (PARTITION BY r.policy_id, r.member_id
-                                          ORDER BY r.coverage_year DESC, r.benefit_start DESC, r.id DESC) AS rn
-                FROM roster_rows r LEFT JOIN rc_match mt ON mt.rid = r.id
-                WHERE r.roster_id = ?
-                WINDOW w AS (PARTITION BY r.policy_id, r.member_id)
-            ) WHERE rn = 1""", [roster_id])
+            SELECT r.id, r.policy_id, r.member_id, r.coverage_year, COUNT(*) AS n_rows,
+                   SUM(mt.sid IS NOT NULL) > 0 AS any_match,
+                   MAX((r.coverage_year - 2000) * 100000000
+                       + CAST(replace(r.benefit_start, '-', '') AS INTEGER)) AS rank
+            FROM roster_rows r LEFT JOIN rc_match mt ON mt.rid = r.id
+            WHERE r.roster_id = ?
+            GROUP BY r.policy_id, r.member_id""", [roster_id])
+        conn.execute("CREATE UNIQUE INDEX temp.rc_cur_id ON rc_cur(id)")
         res.roster_rows = db.execute("SELECT COALESCE(SUM(n_rows), 0) FROM rc_cur").fetchone()[0]
         res.roster_persons = db.execute("SELECT COUNT(*) FROM rc_cur").fetchone()[0]
 
@@ -375,21 +379,24 @@ def reconcile(db: Database, roster_id: int | None = None, *, as_of: _dt.date | N
             FROM rc_match mt JOIN roster_rows r ON r.id = mt.rid GROUP BY mt.level""").fetchall()))
         res.by_level = {LEVELS[k]: levels.get(k, 0) for k in LEVELS}
 
+        conn.execute("DELETE FROM reconcile_discrepancies WHERE roster_id = ?", [roster_id])
+        begin_flags(db)
         res.missing_from_834 = _miss01(db, ctx)
         res.missing_from_roster, res.not_checked = _miss02(db, ctx, years)
-        res.mismatched, res.by_field, pending_ok = _miss03(db, ctx, as_of)
-        res.not_effectuated = _miss07(db, ctx, years, as_of, grace_days, pending_ok)
+        res.mismatched, res.by_field = _miss03(db, ctx)
+        res.not_effectuated = _miss07(db, ctx, years, as_of, grace_days)
 
         conn.execute("DELETE FROM reconcile_matches WHERE roster_id = ?", [roster_id])
         conn.execute("INSERT INTO reconcile_matches (roster_id, roster_row_id, member_row_id, level) "
                      "SELECT ?, mt.rid, mt.sid, CASE mt.level " +
                      " ".join(f"WHEN {k} THEN '{v}'" for k, v in LEVELS.items()) +
                      " END FROM rc_match mt", [roster_id])
-        conn.execute("DELETE FROM reconcile_discrepancies WHERE roster_id = ?", [roster_id])
         conn.executemany("INSERT INTO reconcile_discrepancies (roster_id, rule, roster_row_id, member_row_id, "
                          "field, exchange_value, issuer_value, fingerprint) VALUES (?,?,?,?,?,?,?,?)", disc)
         prefixes = [f"{rule}|{sender}|{y}|" for rule in RULES for y in years]
-        res.flags_written, res.flags_resolved = write_flags(db, flags, prefixes, now)
+        upsert_flags(db, flags)
+        res.flags_written = ctx.sql_flags + len(flags)
+        res.flags_resolved = resolve_flags(db, prefixes, now)
         res.seconds = time.perf_counter() - started
         res.reconciliation_id = db["reconciliations"].insert({
             "roster_id": roster_id, "run_at": now, "as_of": as_of.isoformat(), "grace_days": grace_days,
@@ -400,7 +407,8 @@ def reconcile(db: Database, roster_id: int | None = None, *, as_of: _dt.date | N
             "not_checked": res.not_checked, "by_field": json.dumps(res.by_field),
             "by_level": json.dumps(res.by_level), "seconds": round(res.seconds, 3),
         }).last_pk
-        for t in ("rc_scope", "rc_m", "rc_cov", "rc_amt", "rc_eff", "rc_pend", "rc_sub", "rc_match", "rc_cur"):
+        for t in ("rc_scope", "rc_m", "rc_cov", "rc_amt", "rc_eff", "rc_pend", "rc_sub", "rc_match", "rc_cur",
+                  "rc_m01", "rc_fp"):
             conn.execute(f"DROP TABLE IF EXISTS temp.{t}")
     res.seconds = time.perf_counter() - started
     log.info("roster %s reconciled: %d persons, %d matched, %d MISS-01, %d MISS-02, %d MISS-03, %d MISS-07 "
@@ -417,6 +425,7 @@ class _Ctx:
     now: str
     flags: list[tuple[Any, ...]]
     disc: list[tuple[Any, ...]]
+    sql_flags: int = 0
 
     def fp(self, rule: str, year: int, *key: Any) -> str:
         return "|".join([rule, self.sender, str(year), *(str(k) for k in key)])
@@ -431,23 +440,36 @@ class _Ctx:
 
 
 def _miss01(db: Database, ctx: _Ctx) -> int:
-    """Roster people matched to no 834 at any key level (cancelled roster policies are left alone)."""
-    rows = db.execute("""
-        SELECT r.id, r.row_number, r.coverage_year, r.policy_id, r.member_id, r.first_name, r.last_name,
-               r.dob, r.benefit_start, r.status
+    """Roster people matched to no 834 at any key level (cancelled roster policies are left alone).
+
+    Written in SQL from start to end: in a bad month this is tens of thousands of flags."""
+    conn = db.conn
+    status = "CASE r.status " + " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in STATUS_WORDS.items()) + " END"
+    conn.execute("DROP TABLE IF EXISTS temp.rc_m01")
+    conn.execute(f"""
+        CREATE TEMP TABLE rc_m01 AS
+        SELECT r.id AS rid, r.policy_id AS pol,
+               'MISS-01|' || :sender || '|' || r.coverage_year || '|' || r.policy_id || '|' || r.member_id AS fp,
+               'Exchange says enrolled, we have no record: '
+               || COALESCE(NULLIF(TRIM(COALESCE(r.first_name, '') || ' ' || COALESCE(r.last_name, '')), ''),
+                           '(no name)')
+               || ' (born ' || r.dob || ', member id ' || r.member_id || ', policy ' || r.policy_id
+               || ') is on the exchange roster ' || :name || ' (row ' || r.row_number || ', ' || {status}
+               || ', benefit start ' || r.benefit_start || '), but no 834 for this person was ever received.'
+                   AS msg
         FROM rc_cur c JOIN roster_rows r ON r.id = c.id
-        WHERE NOT c.any_match AND r.status <> 'cancelled'
-        ORDER BY r.row_number""").fetchall()
-    for rid, rown, year, pol, mem, first, last, dob, start, status in rows:
-        fp = ctx.fp("MISS-01", year, pol, mem)
-        msg = (f"Exchange says enrolled, we have no record: {_person(first, last)} (born {dob}, member id "
-               f"{mem}, policy {pol}) is on the exchange roster {ctx.roster_name} (row {rown}, "
-               f"{STATUS_WORDS.get(status, status)}, benefit start {start}), but no 834 for this person "
-               "was ever received.")
-        ctx.flag(fp, "MISS-01", "error", member_id=None, person_id=None, policy_id=pol, file_id=None,
-                 message=msg, segments=[], roster_row_id=rid, status=NEEDS_CALL_BACK)
-        ctx.disc.append((ctx.roster_id, "MISS-01", rid, None, None, "enrolled", "no 834 received", fp))
-    return len(rows)
+        WHERE NOT c.any_match AND r.status <> 'cancelled'""", {"sender": ctx.sender, "name": ctx.roster_name})
+    conn.execute(_FLAG_UPSERT_HEAD + """
+        SELECT fp, 'MISS-01', :cat, 'error', NULL, NULL, pol, NULL, msg, :next, '[]', '[]', :status, :now, :now, rid
+        FROM rc_m01 WHERE 1""" + _FLAG_UPSERT_TAIL,
+                 {"cat": CATEGORY, "next": NEXT_STEP["MISS-01"], "status": NEEDS_CALL_BACK, "now": ctx.now})
+    conn.execute("INSERT OR IGNORE INTO rc_fp SELECT fp FROM rc_m01")
+    conn.execute("INSERT INTO reconcile_discrepancies (roster_id, rule, roster_row_id, member_row_id, field, "
+                 "exchange_value, issuer_value, fingerprint) SELECT ?, 'MISS-01', rid, NULL, NULL, 'enrolled', "
+                 "'no 834 received', fp FROM rc_m01", [ctx.roster_id])
+    n = conn.execute("SELECT COUNT(*) FROM rc_m01").fetchone()[0]
+    ctx.sql_flags += n
+    return n
 
 
 def _miss02(db: Database, ctx: _Ctx, years: list[int]) -> tuple[int, int]:
@@ -486,7 +508,34 @@ def _miss02(db: Database, ctx: _Ctx, years: list[int]) -> tuple[int, int]:
     return total, not_checked
 
 
-def _miss03(db: Database, ctx: _Ctx, as_of: _dt.date) -> tuple[int, dict[str, int], set[int]]:
+#: a superset of `compare()` in SQL (equal raw values are equal after normalising; amounts within 0.4
+#: cent round to the same cent), so Python only looks at the pairs that may differ
+_MAY_DIFFER = """
+NOT (r.status = 'cancelled' AND s.status = 'cancelled') AND (
+    (mt.level <> 1 AND ((s.pol <> '' AND r.policy_id <> s.pol) OR (s.mem <> '' AND r.member_id <> s.mem)))
+    OR r.benefit_start IS NOT s.bstart
+    OR COALESCE(r.benefit_end, r.coverage_year || '-12-31') IS NOT COALESCE(s.bend, r.coverage_year || '-12-31')
+    OR (CASE WHEN r.status IN ('pending', 'effectuated') THEN 'active' ELSE r.status END)
+       IS NOT (CASE WHEN s.status IN ('pending', 'effectuated') THEN 'active' ELSE s.status END)
+    OR (s.status = 'effectuated' AND r.status = 'pending')
+    OR (r.plan_id IS NOT NULL AND r.plan_id IS NOT s.plan_id)
+    OR (r.subscriber_ind = 'Y' AND r.aptc_cents IS NOT NULL AND abs(r.aptc_cents - COALESCE(s.aptc, 0) * 100) > 0.4)
+    OR (r.subscriber_ind = 'Y' AND r.total_premium_cents IS NOT NULL
+        AND (s.total_premium IS NULL OR abs(r.total_premium_cents - s.total_premium * 100) > 0.4))
+    OR (r.member_premium_cents IS NOT NULL
+        AND (s.member_premium IS NULL OR abs(r.member_premium_cents - s.member_premium * 100) > 0.4))
+    OR r.dob IS NOT s.dob
+    OR (r.gender IS NOT NULL AND COALESCE(s.gender, '') <> '' AND r.gender <> s.gender)
+    OR r.name_key IS NOT COALESCE(s.nk, '')
+    OR (r.relationship IS NOT NULL AND COALESCE(s.ins02, '') <> '' AND r.relationship <> s.ins02)
+    OR (COALESCE(r.subscriber_ind, '') <> '' AND COALESCE(s.ins01, '') <> '' AND r.subscriber_ind <> s.ins01)
+    OR (r.ssn IS NOT NULL AND COALESCE(s.ssn, '') <> '' AND r.ssn <> s.ssn)
+    OR (r.subscriber_ind = 'Y' AND r.rating_area IS NOT NULL AND COALESCE(s.rating_area, '') <> ''
+        AND r.rating_area <> s.rating_area)
+)"""
+
+
+def _miss03(db: Database, ctx: _Ctx) -> tuple[int, dict[str, int]]:
     """Field-by-field comparison of each matched roster person's current row with the subject."""
     pairs = _rows(db, """
         SELECT r.id AS rid, r.row_number, r.coverage_year AS year, r.policy_id AS r_pol, r.member_id AS r_mem,
@@ -500,13 +549,11 @@ def _miss03(db: Database, ctx: _Ctx, as_of: _dt.date) -> tuple[int, dict[str, in
                s.aptc, s.total_premium, s.member_premium, s.rating_area
         FROM rc_cur c JOIN rc_match mt ON mt.rid = c.id JOIN roster_rows r ON r.id = c.id
         JOIN rc_sub s ON s.sid = mt.sid
+        WHERE """ + _MAY_DIFFER + """
         ORDER BY r.row_number""")
     by_field: Counter[str] = Counter()
     mismatched: list[tuple[dict[str, Any], list[tuple[str, str, str]]]] = []
-    pending_ok: set[int] = set()  # subjects the roster also shows as not effectuated (for MISS-07)
     for p in pairs:
-        if p["r_status"] == "pending":
-            pending_ok.add(p["sid"])
         diffs = compare(p)
         if diffs:
             mismatched.append((p, diffs))
@@ -528,7 +575,7 @@ def _miss03(db: Database, ctx: _Ctx, as_of: _dt.date) -> tuple[int, dict[str, in
             if k == "ssn":  # kept in full in the store; masked wherever it is shown
                 ex, ours = p["r_ssn"], p["ssn"]
             ctx.disc.append((ctx.roster_id, "MISS-03", p["rid"], p["sid"], k, ex, ours, fp))
-    return len(mismatched), dict(by_field), pending_ok
+    return len(mismatched), dict(by_field)
 
 
 def compare(p: dict[str, Any]) -> list[tuple[str, str, str]]:
@@ -658,8 +705,7 @@ def _locate(raw: str, segs: list[list[Any]], sep: str) -> dict[str, dict[str, An
     return loc
 
 
-def _miss07(db: Database, ctx: _Ctx, years: list[int], as_of: _dt.date, grace_days: int,
-            roster_pending: set[int]) -> int:
+def _miss07(db: Database, ctx: _Ctx, years: list[int], as_of: _dt.date, grace_days: int) -> int:
     """Subscribers of policies enrolled but never effectuated, past the grace period (one per policy).
 
     Quiet when the roster shows the policy effectuated (we just hold no effectuation 834)."""
@@ -669,6 +715,8 @@ def _miss07(db: Database, ctx: _Ctx, years: list[int], as_of: _dt.date, grace_da
     rows = db.execute(f"""
         SELECT s.sid, s.file_id, s.person_id, s.pol, s.first_name, s.last_name, s.bstart,
                EXISTS (SELECT 1 FROM rc_match mt WHERE mt.sid = s.sid) AS matched,
+               EXISTS (SELECT 1 FROM rc_match mt JOIN rc_cur c ON c.id = mt.rid JOIN roster_rows r ON r.id = c.id
+                       WHERE mt.sid = s.sid AND r.status = 'pending') AS roster_pending,
                (SELECT first_ordinal FROM members WHERE id = s.sid) AS ins_ordinal
         FROM rc_sub s
         WHERE s.in_scope AND s.ins01 = 'Y' AND s.status = 'pending' AND s.bstart IS NOT NULL
@@ -676,8 +724,8 @@ def _miss07(db: Database, ctx: _Ctx, years: list[int], as_of: _dt.date, grace_da
         ORDER BY s.sid""", [cutoff, *years]).fetchall()
     n = 0
     seen: set[str] = set()
-    for sid, fid, person, pol, first, last, start, matched, ins_ord in rows:
-        if matched and sid not in roster_pending:
+    for sid, fid, person, pol, first, last, start, matched, roster_pending, ins_ord in rows:
+        if matched and not roster_pending:
             continue  # the exchange shows it effectuated, cancelled or terminated
         key = pol or f"member-row-{sid}"
         if key in seen:
@@ -700,10 +748,10 @@ def _miss07(db: Database, ctx: _Ctx, years: list[int], as_of: _dt.date, grace_da
 
 # -- flags -----------------------------------------------------------------------------------------
 
-_FLAG_UPSERT = """
-INSERT INTO flags (fingerprint, rule, category, severity, member_id, person_id, policy_id, file_id, message,
-                   next_step, segments, related, status, created_at, updated_at, roster_row_id)
-VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+_FLAG_COLUMNS = ("fingerprint, rule, category, severity, member_id, person_id, policy_id, file_id, message, "
+                 "next_step, segments, related, status, created_at, updated_at, roster_row_id")
+_FLAG_UPSERT_HEAD = f"INSERT INTO flags ({_FLAG_COLUMNS}) "
+_FLAG_UPSERT_TAIL = """
 ON CONFLICT(fingerprint) DO UPDATE SET
     severity = excluded.severity, member_id = excluded.member_id, person_id = excluded.person_id,
     policy_id = excluded.policy_id, file_id = excluded.file_id, message = excluded.message,
@@ -712,27 +760,35 @@ ON CONFLICT(fingerprint) DO UPDATE SET
                            OR flags.resolved_at IS NOT NULL THEN excluded.updated_at ELSE flags.updated_at END,
     resolved_at = NULL, resolved_by_file_id = NULL
 """
+_FLAG_UPSERT = _FLAG_UPSERT_HEAD + "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)" + _FLAG_UPSERT_TAIL
+
+# The flag writing is kept in these three small functions on purpose: the rules engine writes its flags
+# through its own private writer (bound to its rule context); if it grows a public one, switch here.
 
 
-def write_flags(db: Database, flags: Iterable[tuple[Any, ...]], scope_prefixes: list[str],
-                now: str) -> tuple[int, int]:
-    """Upsert flags by fingerprint; resolve open flags under `scope_prefixes` that were not produced.
+def begin_flags(db: Database) -> None:
+    """Start collecting the fingerprints this run produces (temp table rc_fp)."""
+    db.conn.execute("DROP TABLE IF EXISTS temp.rc_fp")
+    db.conn.execute("CREATE TEMP TABLE rc_fp (fp TEXT PRIMARY KEY)")
 
-    Kept small on purpose: when the rules engine's flag writer exists, this is the one place to switch.
-    Returns (flags written, flags resolved).
-    """
-    conn = db.conn
-    flags = list(flags)
-    conn.executemany(_FLAG_UPSERT, flags)
-    conn.execute("DROP TABLE IF EXISTS temp.rc_fp")
-    conn.execute("CREATE TEMP TABLE rc_fp (fp TEXT PRIMARY KEY)")
-    conn.executemany("INSERT OR IGNORE INTO rc_fp VALUES (?)", ((f[0],) for f in flags))
+
+def upsert_flags(db: Database, flags: Iterable[tuple[Any, ...]]) -> int:
+    """Insert or update flags by fingerprint: a clerk's status, assignment and notes are kept; a flag
+    that had been resolved is open again."""
+    rows = sorted(flags, key=lambda f: f[0])
+    db.conn.executemany(_FLAG_UPSERT, rows)
+    db.conn.executemany("INSERT OR IGNORE INTO rc_fp VALUES (?)", ((f[0],) for f in rows))
+    return len(rows)
+
+
+def resolve_flags(db: Database, scope_prefixes: list[str], now: str) -> int:
+    """Set `resolved_at` on open flags whose fingerprint starts with one of `scope_prefixes` and that
+    this run did not produce (never deleted; the clerk's status is kept). Returns how many."""
     resolved = 0
     for prefix in scope_prefixes:
-        cur = conn.execute(
+        cur = db.conn.execute(
             "UPDATE flags SET resolved_at = ?, updated_at = ? WHERE category = ? AND resolved_at IS NULL "
             "AND substr(fingerprint, 1, ?) = ? AND fingerprint NOT IN (SELECT fp FROM rc_fp)",
             [now, now, CATEGORY, len(prefix), prefix])
         resolved += cur.rowcount
-    conn.execute("DROP TABLE temp.rc_fp")
-    return len(flags), resolved
+    return resolved

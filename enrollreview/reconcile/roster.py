@@ -30,7 +30,7 @@ from .normalize import (
     GENDERS,
     NO,
     YES,
-    name_key,
+    name_part,
     parse_cents,
     relationship_code,
     ssn_digits,
@@ -149,7 +149,7 @@ def open_table(data: bytes, name: str, *, prefer: dict[str, str] | None = None) 
         text = _decode(data)
         delim = _sniff_delimiter(text)
         fmt = _DELIMS[delim]
-        it = (list(r) for r in csv.reader(io.StringIO(text, newline=""), delimiter=delim))
+        it = csv.reader(io.StringIO(text, newline=""), delimiter=delim)
     head: list[list[str]] = []
     for row in it:
         head.append(row)
@@ -239,72 +239,93 @@ ROW_COLUMNS = ("roster_id", "row_number", "coverage_year", "policy_id", "member_
                "zip", "phone", "raw")
 _ROW_INSERT = (f"INSERT INTO roster_rows ({', '.join(ROW_COLUMNS)}) VALUES ({','.join('?' * len(ROW_COLUMNS))})")
 
-_TEXT_FIELDS = ("policy_id", "member_id", "subscriber_id", "last_name", "first_name", "middle_name",
-                "rating_area", "issuer_policy_id", "issuer_member_id", "issuer_subscriber_id", "address1",
-                "city", "state", "zip", "phone")
-_MONEY = (("aptc", "aptc_cents"), ("total_premium", "total_premium_cents"),
-          ("member_premium", "member_premium_cents"))
+
+
+_NAMES_READ = ("coverage_year", "policy_id", "member_id", "subscriber_id", "subscriber_ind", "relationship",
+               "last_name", "first_name", "middle_name", "dob", "gender", "ssn", "plan_id", "benefit_start",
+               "benefit_end", "status", "aptc", "total_premium", "member_premium", "rating_area", "paid_through",
+               "issuer_policy_id", "issuer_member_id", "issuer_subscriber_id", "address1", "city", "state", "zip",
+               "phone")
+_BAD = object()
+
+
+@functools.lru_cache(maxsize=100_000)
+def _cents(raw: str) -> Any:
+    try:
+        return parse_cents(raw)
+    except ValueError:
+        return _BAD
+
+
+_status = functools.lru_cache(maxsize=1024)(status_word)
+_relationship = functools.lru_cache(maxsize=1024)(relationship_code)
 
 
 class _RowReader:
+    """Validates one row into the values of ROW_COLUMNS[2:-1] (hot path: 200,000 rows in a few seconds)."""
+
     def __init__(self, headers: list[str], mapping: dict[str, str]) -> None:
-        self.cols = {f: headers.index(c) for f, c in mapping.items() if c in headers}
         self.mapping = mapping
         self.width = len(headers)
+        # every field reads some cell; an unmapped field reads the extra empty cell at index `width`
+        self.index = [headers.index(mapping[f]) if mapping.get(f) in headers else self.width for f in _NAMES_READ]
+        self.pad = [""] * (self.width + 1)
 
-    def read(self, n: int, cells: list[str]) -> tuple[dict[str, Any] | None, list[RowError]]:
-        v = {f: (cells[i].strip() if i < len(cells) else "") for f, i in self.cols.items()}
-        pol, mem = v.get("policy_id", ""), v.get("member_id", "")
+    def read(self, n: int, cells: list[str]) -> tuple[tuple[Any, ...] | None, list[RowError]]:
+        if len(cells) != self.width + 1:
+            cells = (cells + self.pad)[: self.width] + [""]
+        v = dict(zip(_NAMES_READ, [cells[i].strip() for i in self.index], strict=True))
         errs: list[RowError] = []
-        m = self.mapping
+        pol, mem, last, first = v["policy_id"], v["member_id"], v["last_name"], v["first_name"]
 
         def err(f: str, msg: str, sev: str = "error") -> None:
-            errs.append(RowError(n, sev, f, m.get(f), v.get(f, ""), msg, pol, mem))
+            errs.append(RowError(n, sev, f, self.mapping.get(f), v.get(f, ""), msg, pol, mem))
 
-        out: dict[str, Any] = {f: v.get(f) or None for f in _TEXT_FIELDS}
-        for f in ("policy_id", "member_id", "last_name", "first_name"):
-            if not v.get(f):
-                err(f, f"{mp.label_in_text(f)} is empty")
+        if not (pol and mem and last and first):
+            for f in ("policy_id", "member_id", "last_name", "first_name"):
+                if not v[f]:
+                    err(f, f"{mp.label_in_text(f)} is empty")
+        dates = []
         for f, required in (("dob", True), ("benefit_start", True), ("benefit_end", False),
                             ("paid_through", False)):
-            raw = v.get(f, "")
+            raw = v[f]
             d = parse_date(raw) if raw else None
             if raw and d is None:
                 err(f, f"{mp.label_in_text(f)} '{raw}' is not a date")
             elif required and not raw:
                 err(f, f"{mp.label_in_text(f)} is empty")
-            out[f] = d
-        if out["benefit_start"] and out["benefit_end"] and out["benefit_end"] < out["benefit_start"]:
-            d0 = _dt.date.fromisoformat(out["benefit_start"]) - _dt.timedelta(days=1)
-            if out["benefit_end"] < d0.isoformat():
-                err("benefit_end", f"benefit end {out['benefit_end']} is before benefit start "
-                    f"{out['benefit_start']}", "warning")
-        year = v.get("coverage_year", "")
-        if year:
-            y = year[:-2] if year.endswith(".0") else year
+            dates.append(d)
+        dob, start, end, paid = dates
+        if start and end and end < start:
+            d0 = _dt.date.fromisoformat(start) - _dt.timedelta(days=1)
+            if end < d0.isoformat():
+                err("benefit_end", f"benefit end {end} is before benefit start {start}", "warning")
+        year_raw = v["coverage_year"]
+        year: int | None = None
+        if year_raw:
+            y = year_raw[:-2] if year_raw.endswith(".0") else year_raw
             if len(y) == 4 and y.isdigit() and 2000 <= int(y) <= 2100:
-                out["coverage_year"] = int(y)
+                year = int(y)
             else:
-                err("coverage_year", f"coverage year '{year}' is not a year")
-        elif out["benefit_start"]:
-            out["coverage_year"] = int(out["benefit_start"][:4])  # one roster row = one coverage year
+                err("coverage_year", f"coverage year '{year_raw}' is not a year")
+        elif start:
+            year = int(start[:4])  # one roster row = one coverage year
         else:
             err("coverage_year", "coverage year is empty")
-        raw_status = v.get("status", "")
-        st = status_word(raw_status) if raw_status else None
+        raw_status = v["status"]
+        st = _status(raw_status) if raw_status else None
         if not raw_status:
             err("status", "status is empty")
         elif st is None:
             err("status", f"status '{raw_status}' is not one of: initial/pending, effectuated, cancelled, "
                 "terminated (or Y/N)")
-        out["status"], out["status_raw"] = st, raw_status or None
         # subscriber indicator and relationship: one of them is enough
-        si_raw, rel_raw = v.get("subscriber_ind", ""), v.get("relationship", "")
-        si = "Y" if si_raw.upper() in YES else "N" if si_raw.upper() in NO else None
-        rel = relationship_code(rel_raw) if rel_raw else None
+        si_raw, rel_raw = v["subscriber_ind"], v["relationship"]
+        up = si_raw.upper()
+        si = "Y" if up in YES else "N" if up in NO else None
+        rel = _relationship(rel_raw) if rel_raw else None
         if si_raw and si is None:
-            err("subscriber_ind", f"subscriber indicator '{si_raw}' is not Y or N",
-                "warning" if rel else "error")
+            err("subscriber_ind", f"subscriber indicator '{si_raw}' is not Y or N", "warning" if rel else "error")
         if rel_raw and rel is None:
             err("relationship", f"relationship '{rel_raw}' is not a relationship code or word",
                 "warning" if si else "error")
@@ -316,31 +337,37 @@ class _RowReader:
             rel = "18"
         if si == "Y" and rel and rel != "18":
             err("relationship", f"marked as the subscriber but the relationship is '{rel_raw}'", "warning")
-        out["subscriber_ind"], out["relationship"] = si, rel
-        g = v.get("gender", "")
-        out["gender"] = GENDERS.get(g.upper()) if g else None
-        if g and out["gender"] is None:
+        g = v["gender"]
+        gender = GENDERS.get(g.upper()) if g else None
+        if g and gender is None:
             err("gender", f"gender '{g}' is not M or F", "warning")
-        s = v.get("ssn", "")
-        digits = ssn_digits(s)
-        if digits and len(digits) in (7, 8) and digits == s.replace("-", ""):
-            digits = digits.zfill(9)  # a spreadsheet dropped the leading zeros
-        out["ssn"] = digits if len(digits) == 9 else None
-        if s and out["ssn"] is None:
-            err("ssn", f"SSN is not 9 digits (value '{'*' * max(len(s) - 4, 0) + s[-4:]}')", "warning")
-        plan = v.get("plan_id", "")
-        out["plan_id"] = plan.upper() or None
-        for f, col in _MONEY:
-            raw = v.get(f, "")
-            try:
-                out[col] = parse_cents(raw) if raw else None
-            except ValueError:
+        s = v["ssn"]
+        ssn = None
+        if s:
+            digits = s if (len(s) == 9 and s.isdigit()) else ssn_digits(s)
+            if len(digits) in (7, 8) and digits == s.replace("-", ""):
+                digits = digits.zfill(9)  # a spreadsheet dropped the leading zeros
+            ssn = digits if len(digits) == 9 else None
+            if ssn is None:
+                err("ssn", f"SSN is not 9 digits (value '{'*' * max(len(s) - 4, 0) + s[-4:]}')", "warning")
+        money = []
+        for f in ("aptc", "total_premium", "member_premium"):
+            raw = v[f]
+            c = _cents(raw) if raw else None
+            if c is _BAD:
                 err(f, f"{mp.label_in_text(f)} '{raw}' is not an amount")
-                out[col] = None
-        if any(e.severity == "error" for e in errs):
+                c = None
+            money.append(c)
+        if errs and any(e.severity == "error" for e in errs):
             return None, errs
-        out["name_key"] = name_key(out["last_name"], out["first_name"])
-        return out, errs
+        a, b = name_part(last), name_part(first)
+        nk = f"{a}|{b}" if a and b else ""
+        o = v.get
+        return (year, pol, mem, o("subscriber_id") or None, si, rel, last, first, o("middle_name") or None, nk,
+                dob, gender, ssn, v["plan_id"].upper() or None, start, end, st, raw_status, money[0], money[1],
+                money[2], o("rating_area") or None, paid, o("issuer_policy_id") or None,
+                o("issuer_member_id") or None, o("issuer_subscriber_id") or None, o("address1") or None,
+                o("city") or None, o("state") or None, o("zip") or None, o("phone") or None), errs
 
 
 # -- import ----------------------------------------------------------------------------------------
@@ -478,10 +505,49 @@ def import_roster(
         res.seconds = time.perf_counter() - started
         return res
 
+    try:
+        with db.atomic():  # rows are written as they are read; any failure rolls everything back
+            _load_rows(db, p, data, digest, table, used, used_name, sender, res, progress)
+            name = save_as or (None if used_name else (sender or "default"))
+            if save and name:
+                mp.save_mapping(db, name, sender, used, table.headers)
+                res.saved_as = name
+            if used_name:
+                mp.mark_used(db, used_name)
+    except _NotLoaded as e:
+        res.roster_id, res.rows_loaded = None, 0
+        res.reason = str(e)
+        res.seconds = time.perf_counter() - started
+        return res
+    res.status = "imported"
+    res.seconds = time.perf_counter() - started
+    log.info("roster %s imported: %d rows loaded, %d rejected, %d warnings in %.2f s", res.roster_id,
+             res.rows_loaded, res.rows_rejected, res.warnings, res.seconds)
+    return res
+
+
+class _NotLoaded(Exception):
+    """Raised inside the import transaction to roll it back; str() is the reason for the clerk."""
+
+
+def _load_rows(db: Database, p: Path, data: bytes, digest: str, table: RosterTable, used: dict[str, str],
+               used_name: str | None, sender: str, res: RosterImportResult,
+               progress: Callable[[int], None] | None) -> None:
+    conn = db.conn
+    rid = db["rosters"].insert({
+        "name": p.name, "path": str(p.resolve()), "sha256": digest, "size": len(data), "format": table.format,
+        "sender": sender or "", "imported_at": _now(), "header_row": table.header_row,
+        "headers": json.dumps(table.headers, ensure_ascii=False), "mapping": json.dumps(used),
+        "mapping_name": used_name, "rows_total": 0, "rows_loaded": 0, "rows_rejected": 0,
+    }).last_pk
+    res.roster_id = rid
     reader = _RowReader(table.headers, used)
-    good: list[tuple[Any, ...]] = []
-    seen: dict[tuple[Any, ...], int] = {}
+    encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+    width = len(table.headers)
+    batch: list[tuple[Any, ...]] = []
+    seen: dict[str, int] = {}
     years: Counter[int] = Counter()
+    loaded = 0
     try:
         for n, cells in table.rows:
             if not any(c.strip() for c in cells):
@@ -489,71 +555,46 @@ def import_roster(
             res.rows_total += 1
             row, errs = reader.read(n, cells)
             if row is not None:
-                key = (row["coverage_year"], row["policy_id"], row["member_id"], row["benefit_start"])
-                if key in seen:
+                key = f"{row[0]}|{row[1]}|{row[2]}|{row[14]}"  # year, policy, member, benefit start
+                first = seen.setdefault(key, n)
+                if first != n:
                     errs.append(RowError(n, "warning", None, None, "", f"the same person, policy and benefit "
-                                         f"start as row {seen[key]}", row["policy_id"], row["member_id"]))
-                else:
-                    seen[key] = n
-                years[row["coverage_year"]] += 1
-                row["raw"] = json.dumps(cells[: len(table.headers)], ensure_ascii=False,
-                                        separators=(",", ":"))
-                row["row_number"] = n
-                good.append(tuple(row.get(c) for c in ROW_COLUMNS))
+                                         f"start as row {first}", row[1], row[2]))
+                years[row[0]] += 1
+                batch.append((rid, n, *row, encode(cells[:width])))
+                if len(batch) >= BATCH:
+                    conn.executemany(_ROW_INSERT, batch)
+                    loaded += len(batch)
+                    batch.clear()
             if errs:
                 res.errors.extend(errs)
             if progress is not None and res.rows_total % 10_000 == 0:
                 progress(res.rows_total)
     except (csv.Error, RosterUnreadable) as e:
-        res.reason = f"the file cannot be read past row {res.rows_total + table.header_row} ({e})"
-        res.seconds = time.perf_counter() - started
-        return res
+        raise _NotLoaded(f"the file cannot be read past row {res.rows_total + table.header_row} ({e})") from e
     except Exception as e:  # a damaged Excel file fails while streaming
         if table.format != "xlsx":
             raise
-        res.reason = f"the Excel file is damaged ({type(e).__name__})"
-        res.seconds = time.perf_counter() - started
-        return res
-    res.rows_loaded = len(good)
-    res.rows_rejected = res.rows_total - res.rows_loaded
+        raise _NotLoaded(f"the Excel file is damaged ({type(e).__name__})") from e
+    if batch:
+        conn.executemany(_ROW_INSERT, batch)
+        loaded += len(batch)
+    res.rows_loaded = loaded
+    res.rows_rejected = res.rows_total - loaded
     res.warnings = sum(1 for e in res.errors if e.severity == "warning")
     res.coverage_years = sorted(years)
-    if not good:
-        res.reason = ("no row could be loaded" if res.rows_total else "the file has a header but no rows")
-        res.seconds = time.perf_counter() - started
-        return res
-
-    with db.atomic():
-        rid = db["rosters"].insert({
-            "name": p.name, "path": str(p.resolve()), "sha256": digest, "size": len(data),
-            "format": table.format, "sender": sender or "",
-            "coverage_year": years.most_common(1)[0][0], "coverage_years": json.dumps(res.coverage_years),
-            "imported_at": _now(), "header_row": table.header_row,
-            "headers": json.dumps(table.headers, ensure_ascii=False), "mapping": json.dumps(used),
-            "mapping_name": used_name, "rows_total": res.rows_total, "rows_loaded": res.rows_loaded,
-            "rows_rejected": res.rows_rejected, "warnings": res.warnings,
-        }).last_pk
-        conn = db.conn
-        for i in range(0, len(good), BATCH):
-            conn.executemany(_ROW_INSERT, [(rid, *g[1:]) for g in good[i:i + BATCH]])
-        if res.errors:
-            conn.executemany(
-                "INSERT INTO roster_row_errors (roster_id, row_number, severity, field, column_name, value, "
-                "message, policy_id, member_id) VALUES (?,?,?,?,?,?,?,?,?)",
-                [(rid, e.row, e.severity, e.field, e.column, e.value if e.field != "ssn" else "", e.message,
-                  e.policy_id, e.member_id) for e in res.errors])
-        name = save_as or (None if used_name else (sender or "default"))
-        if save and name:
-            mp.save_mapping(db, name, sender, used, table.headers)
-            res.saved_as = name
-        if used_name:
-            mp.mark_used(db, used_name)
-    res.roster_id = rid
-    res.status = "imported"
-    res.seconds = time.perf_counter() - started
-    log.info("roster %s imported: %d rows loaded, %d rejected, %d warnings in %.2f s", rid, res.rows_loaded,
-             res.rows_rejected, res.warnings, res.seconds)
-    return res
+    if not loaded:
+        raise _NotLoaded("no row could be loaded" if res.rows_total else "the file has a header but no rows")
+    if res.errors:
+        conn.executemany(
+            "INSERT INTO roster_row_errors (roster_id, row_number, severity, field, column_name, value, "
+            "message, policy_id, member_id) VALUES (?,?,?,?,?,?,?,?,?)",
+            [(rid, e.row, e.severity, e.field, e.column, e.value if e.field != "ssn" else "", e.message,
+              e.policy_id, e.member_id) for e in res.errors])
+    db["rosters"].update(rid, {
+        "coverage_year": years.most_common(1)[0][0], "coverage_years": json.dumps(res.coverage_years),
+        "rows_total": res.rows_total, "rows_loaded": loaded, "rows_rejected": res.rows_rejected,
+        "warnings": res.warnings})
 
 
 # -- reading back ----------------------------------------------------------------------------------

@@ -59,10 +59,8 @@ def m004_roster(db: Database) -> None:
             address1 TEXT, city TEXT, state TEXT, zip TEXT, phone TEXT,
             raw TEXT NOT NULL                -- JSON {column name: value}: the row exactly as read
         );
+        -- one index: reconciliation reads a roster's rows in this order and probes the 834 side's keys
         CREATE INDEX idx_roster_rows_key ON roster_rows(roster_id, policy_id, member_id);
-        CREATE INDEX idx_roster_rows_sub ON roster_rows(roster_id, subscriber_id, dob);
-        CREATE INDEX idx_roster_rows_ssn ON roster_rows(roster_id, ssn);
-        CREATE INDEX idx_roster_rows_name ON roster_rows(roster_id, name_key, dob);
         CREATE TABLE roster_row_errors (
             id INTEGER PRIMARY KEY,
             roster_id INTEGER NOT NULL REFERENCES rosters(id),
