@@ -397,3 +397,16 @@ def test_roster_only_person_view(db, tmp_path):
         assert original["SSN"].startswith("***-**-")
         assert fields["SSN"].startswith("***-**-")
     assert views.flag_roster_row(db, flags(db, "MISS-02")[0]["id"]) is None
+
+
+def test_miss07_grace_days_default_to_the_senders_setting(db, tmp_path):
+    from enrollreview import settings
+
+    f = factory(43)
+    g = family(f)
+    load(db, tmp_path, [g])
+    rid = _import(db, tmp_path, rows_for([g], status="Initial"), sender="CMSFFM")
+    settings.set_value(db, "miss07_grace_days", 60, sender="CMSFFM")
+    assert reconcile(db, rid, as_of=date(2026, 2, 15)).not_effectuated == 0
+    settings.set_value(db, "miss07_grace_days", 10, sender="CMSFFM")
+    assert reconcile(db, rid, as_of=date(2026, 2, 15)).not_effectuated == 1

@@ -66,8 +66,9 @@ def register(sub: Any, common: Any) -> None:
                        "period. Prints the summary.")
     p.add_argument("--roster", type=int, metavar="ID", help="the roster (default: the newest)")
     p.add_argument("--as-of", metavar="DATE", help="today's date for MISS-07 (YYYY-MM-DD; default today)")
-    p.add_argument("--grace-days", type=int, default=DEFAULT_GRACE_DAYS, metavar="N",
-                   help=f"binder grace period for MISS-07 (default {DEFAULT_GRACE_DAYS})")
+    p.add_argument("--grace-days", type=int, default=None, metavar="N",
+                   help="binder grace period for MISS-07 (default: the miss07_grace_days setting, "
+                   f"{DEFAULT_GRACE_DAYS} unless changed)")
     p.add_argument("--format", choices=["table", "json"], default="table")
     p.set_defaults(func=cmd_reconcile)
     rc = p.add_subparsers(dest="reconcile_command", metavar="ACTION")
@@ -199,7 +200,7 @@ def cmd_reconcile(args: Any) -> int:
             as_of = _dt.date.fromisoformat(args.as_of)
         except ValueError:
             raise CliError(f"--as-of wants a date YYYY-MM-DD, not {args.as_of!r}") from None
-    if args.grace_days < 0:
+    if args.grace_days is not None and args.grace_days < 0:
         raise CliError("--grace-days cannot be negative")
     try:
         res = reconcile(db, args.roster, as_of=as_of, grace_days=args.grace_days)

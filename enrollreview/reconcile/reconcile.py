@@ -323,9 +323,20 @@ def _person(first: str | None, last: str | None) -> str:
 
 # -- reconciliation --------------------------------------------------------------------------------
 
+def grace_days_for(db: Database, sender: str) -> int:
+    """MISS-07's grace period: the `miss07_grace_days` setting for the roster's sender (settings.py)."""
+    try:
+        from .. import settings
+    except ImportError:  # pragma: no cover - settings ship with the rules engine
+        return DEFAULT_GRACE_DAYS
+    return int(settings.effective(db, (sender,) if sender else ()).get("miss07_grace_days", DEFAULT_GRACE_DAYS))
+
+
 def reconcile(db: Database, roster_id: int | None = None, *, as_of: _dt.date | None = None,
-              grace_days: int = DEFAULT_GRACE_DAYS) -> ReconcileResult:
-    """Reconcile a roster (default: the newest) against the store, in one transaction."""
+              grace_days: int | None = None) -> ReconcileResult:
+    """Reconcile a roster (default: the newest) against the store, in one transaction.
+
+    `grace_days` (MISS-07) defaults to the `miss07_grace_days` setting for the roster's sender."""
     started = time.perf_counter()
     if roster_id is None:
         roster_id = latest_roster_id(db)
@@ -338,6 +349,8 @@ def reconcile(db: Database, roster_id: int | None = None, *, as_of: _dt.date | N
     _, roster_name, sender, years_json, _mapping = ro
     years: list[int] = json.loads(years_json)
     as_of = as_of or _dt.date.today()
+    if grace_days is None:
+        grace_days = grace_days_for(db, sender)
     res = ReconcileResult(roster_id, coverage_years=years)
     _register_functions(db)
     scope_sql, scope_params, res.store_scope = _store_scope(db, sender)
