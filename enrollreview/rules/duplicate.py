@@ -39,23 +39,27 @@ def dup01(ctx: Context) -> Iterator[Flag]:
                    member_row=r["row"], related=[r["orow"]],
                    segments=[At("ST", element="ST02", txn=r["tid"]), At("BGN", element="BGN02", txn=r["tid"])])
     # A resend in a later file has a new envelope date (BGN03/BGN04) but the same members, word for word:
-    # candidates share the first member's id, maintenance type and submit time; their member text decides.
+    # candidates are earlier transactions of the same enrollment group whose first member has the same
+    # member id and maintenance type; their member text decides.
     cands = ctx.q("""
-        SELECT m.transaction_id AS tid, min(o.transaction_id) AS oid
+        SELECT DISTINCT m.transaction_id AS tid, o.transaction_id AS oid
         FROM (SELECT min(id) AS id FROM mm GROUP BY transaction_id) f JOIN mm m ON m.id = f.id
-        JOIN members o ON o.group_key = m.group_key AND o.transaction_id < m.transaction_id
-             AND o.member_id = m.member_id AND o.ins03 = m.ins03 AND o.sent_at = m.sent_at
-        WHERE m.member_id != '' AND m.sent_at IS NOT NULL AND m.ins03 != '030'
+        JOIN member_facts ox ON ox.group_key = m.group_key AND ox.transaction_id < m.transaction_id
+        JOIN members o ON o.id = ox.id AND o.member_id = m.member_id AND o.ins03 = m.ins03
+        WHERE m.member_id != '' AND m.ins03 != '030'
           AND o.id = (SELECT min(y.id) FROM members y WHERE y.transaction_id = o.transaction_id)
-        GROUP BY m.transaction_id""")
-    for c in cands:
-        if c["tid"] in seen:
-            continue
-        texts = {}
-        for tid in (c["tid"], c["oid"]):
+        ORDER BY m.transaction_id, o.transaction_id""")
+    texts: dict[int, list[str]] = {}
+
+    def members_text(tid: int) -> list[str]:
+        if tid not in texts:
             texts[tid] = [x["raw"] for x in ctx.q("SELECT raw FROM members WHERE transaction_id = ? ORDER BY seq", [tid])]
-        if texts[c["tid"]] != texts[c["oid"]]:
+        return texts[tid]
+
+    for c in cands:
+        if c["tid"] in seen or members_text(c["tid"]) != members_text(c["oid"]):
             continue
+        seen.add(c["tid"])
         info = ctx.q("""SELECT t.st_control, t.bgn_ref, t.file_id, o.st_control AS ost, o.file_id AS ofid, fo.name AS ofile,
                                (SELECT id FROM members WHERE transaction_id = t.id ORDER BY ins01 = 'Y' DESC, seq LIMIT 1) AS row,
                                (SELECT id FROM members WHERE transaction_id = o.id ORDER BY ins01 = 'Y' DESC, seq LIMIT 1) AS orow
@@ -63,8 +67,8 @@ def dup01(ctx: Context) -> Iterator[Flag]:
                         WHERE t.id = ? AND o.id = ?""", [c["tid"], c["oid"]])[0]
         where = "earlier in this file" if info["ofid"] == info["file_id"] else f"in file {info['ofile']}"
         yield Flag("DUP-01", f"This transaction (ST02 {info['st_control']}, reference {info['bgn_ref'] or '(none)'}) "
-                   f"repeats transaction ST02 {info['ost']} received {where}: the same members, word for word, with the "
-                   "same submit time.", member_row=info["row"], related=[info["orow"]],
+                   f"repeats transaction ST02 {info['ost']} received {where}: the same members, word for word.",
+                   member_row=info["row"], related=[info["orow"]],
                    segments=[At("ST", element="ST02", txn=c["tid"]), At("BGN", element="BGN02", txn=c["tid"])])
 
 

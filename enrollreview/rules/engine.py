@@ -183,9 +183,10 @@ def _prep_fin(ctx: Context) -> None:
 
 
 MM_COLUMNS = ("id", "file_id", "transaction_id", "seq", "ins01", "ins02", "ins03", "ins04", "ins08", "ins17", "amrc",
-              "subscriber_id", "member_id", "policy_id", "person_id", "head_row", "group_key", "event", "eff_begin",
-              "eff_end", "sent_at", "maint_eff", "elig_begin", "elig_end", "last_name", "first_name", "dob", "gender",
-              "has_dmg", "ssn", "id_qual", "state", "zip", "phone", "email", "race", "phones", "mailing")
+              "subscriber_id", "member_id", "policy_id", "person_id", "maint_eff", "elig_begin", "elig_end",
+              "last_name", "first_name", "dob", "gender", "has_dmg", "ssn", "id_qual", "state", "zip", "phone", "email",
+              "race", "phones", "mailing")
+FACT_COLUMNS = ("head_row", "group_key", "event", "eff_begin", "eff_end")
 
 
 def _prep_mm(ctx: Context) -> None:
@@ -194,11 +195,11 @@ def _prep_mm(ctx: Context) -> None:
     its transaction: the transaction and its head subscriber row (or, without one, the REF*0F)."""
     ctx.x("DROP VIEW IF EXISTS temp.mm")
     ctx.x("DROP TABLE IF EXISTS temp.ma")
-    cols = ", ".join(f"m.{c}" for c in MM_COLUMNS)
+    cols = ", ".join([f"m.{c}" for c in MM_COLUMNS] + [f"x.{c}" for c in FACT_COLUMNS])
     ctx.x(f"""CREATE TEMP TABLE ma AS SELECT {cols},
-              m.transaction_id || ':' || COALESCE(m.head_row, 'S' || COALESCE(m.subscriber_id, '')) AS g,
+              m.transaction_id || ':' || COALESCE(x.head_row, 'S' || COALESCE(m.subscriber_id, '')) AS g,
               m.file_id IN (SELECT id FROM scope_rf) AS own
-              FROM scope_m s JOIN members m ON m.id = s.id""")
+              FROM scope_m s JOIN members m ON m.id = s.id LEFT JOIN member_facts x ON x.id = m.id""")
     ctx.x("CREATE UNIQUE INDEX temp.idx_ma_id ON ma(id)")
     ctx.x("CREATE INDEX temp.idx_ma_g ON ma(g)")
     ctx.x("CREATE INDEX temp.idx_ma_head ON ma(head_row)")
@@ -238,17 +239,18 @@ def _build_scope(ctx: Context, file_ids: list[int] | None) -> None:
     other = ctx.q(f"SELECT 1 FROM members WHERE file_id NOT IN ({marks}) LIMIT 1", file_ids)
     if other:
         ctx.x("DROP TABLE IF EXISTS temp._keys")
-        ctx.x(f"""CREATE TEMP TABLE _keys AS SELECT DISTINCT person_id, group_key, subscriber_id, policy_id, ssn
-                  FROM members WHERE file_id IN ({marks})""", file_ids)
-        for col, cond in (("person_id", "k.person_id IS NOT NULL"), ("group_key", "k.group_key IS NOT NULL"),
-                          ("subscriber_id", "k.subscriber_id != ''"), ("policy_id", "k.policy_id != ''"),
-                          ("ssn", "k.ssn != ''")):
+        ctx.x(f"""CREATE TEMP TABLE _keys AS SELECT DISTINCT m.person_id, x.group_key, m.subscriber_id, m.policy_id,
+                  m.ssn FROM members m LEFT JOIN member_facts x ON x.id = m.id WHERE m.file_id IN ({marks})""", file_ids)
+        for col, cond, table in (("person_id", "k.person_id IS NOT NULL", "members"),
+                                 ("group_key", "k.group_key IS NOT NULL", "member_facts"),
+                                 ("subscriber_id", "k.subscriber_id != ''", "members"),
+                                 ("policy_id", "k.policy_id != ''", "members"), ("ssn", "k.ssn != ''", "members")):
             ctx.x(f"""INSERT OR IGNORE INTO scope_m SELECT m.id FROM (SELECT DISTINCT {col} AS v FROM _keys k
-                      WHERE {cond}) k JOIN members m ON m.{col} = k.v""")
+                      WHERE {cond}) k JOIN {table} m ON m.{col} = k.v""")
         ctx.x("DROP TABLE temp._keys")
         # the whole household in its transaction, for every related row from another file
-        ctx.x(f"""INSERT OR IGNORE INTO scope_m SELECT m.id FROM members m WHERE m.head_row IN
-                  (SELECT DISTINCT x.head_row FROM scope_m s JOIN members x ON x.id = s.id
+        ctx.x(f"""INSERT OR IGNORE INTO scope_m SELECT f.id FROM member_facts f WHERE f.head_row IN
+                  (SELECT DISTINCT x.head_row FROM scope_m s JOIN member_facts x ON x.id = s.id
                    WHERE x.file_id NOT IN ({marks}) AND x.head_row IS NOT NULL)""", file_ids)
     ctx.x(f"INSERT OR IGNORE INTO scope_rf SELECT id FROM files WHERE id IN ({marks})", file_ids)
     ctx.x(f"INSERT OR IGNORE INTO scope_f SELECT id FROM files WHERE id IN ({marks})", file_ids)

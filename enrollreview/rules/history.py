@@ -67,6 +67,18 @@ def event_kind(ins03: str | None, ins04: str | None, amrc: str | None, begin: st
     return {"025": "reinstated", "001": "changed", "030": "audit"}.get(ins03 or "", "other")
 
 
+def sent_stamp(ts: str | None, bgn_date: str | None, bgn_time: str | None) -> str | None:
+    """When the sender made a transaction, as 14 digits: the REQUEST SUBMIT TIMESTAMP, else BGN03 + BGN04."""
+    digits = "".join(c for c in (ts or "") if c.isdigit())
+    if len(digits) >= 12:
+        return (digits + "00")[:14]
+    d = (bgn_date or "").replace("-", "")
+    if len(d) == 8 and d.isdigit():
+        t = "".join(c for c in (bgn_time or "") if c.isdigit())
+        return d + (t + "000000")[:6]
+    return None
+
+
 def _utcnow() -> str:
     return _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat()
 
@@ -97,31 +109,27 @@ _EVENT_SQL = """CASE
     ELSE 'other' END"""
 
 # One row per member of a file with what the history needs; dates and the event are worked out here
-# (the same rules as event_kind / _sent_at, in SQL, because this runs over every member of a file).
+# (the same rules as event_kind, in SQL, because this runs over every member of a file).
 _ROWS_SQL = f"""
 WITH cov AS (SELECT member_id,
                     min(CASE WHEN begin GLOB '{ISO_GLOB}' THEN begin END) AS cb,
                     max(CASE WHEN "end" GLOB '{ISO_GLOB}' THEN "end" END) AS ce,
                     count(*) AS n, count(CASE WHEN "end" GLOB '{ISO_GLOB}' THEN 1 END) AS ne
              FROM coverages WHERE member_id BETWEEN :lo AND :hi GROUP BY member_id),
-ts AS (SELECT member_id, min(value) AS v FROM categories
-       WHERE member_id BETWEEN :lo AND :hi AND name = 'REQUEST SUBMIT TIMESTAMP' GROUP BY member_id),
 base AS (
     SELECT m.id, m.transaction_id, m.ins01, m.ins03, m.amrc, m.subscriber_id, m.member_id, m.policy_id, m.dob, m.ssn,
-           m.last_name, m.first_name, m.gender,
+           m.last_name, m.first_name, m.gender, m.person_id,
            COALESCE(cov.cb, CASE WHEN m.elig_begin GLOB '{ISO_GLOB}' THEN m.elig_begin END) AS b,
            CASE WHEN m.elig_end GLOB '{ISO_GLOB}' THEN m.elig_end
-                WHEN cov.n > 0 AND cov.ne = cov.n THEN cov.ce END AS e,
-           CASE WHEN length(ts.v) >= 12 AND ts.v NOT GLOB '*[^0-9]*' THEN substr(ts.v || '00', 1, 14)
-                WHEN t.bgn_date GLOB '{ISO_GLOB}' THEN replace(t.bgn_date, '-', '')
-                     || substr(replace(COALESCE(t.bgn_time, ''), ':', '') || '000000', 1, 6) END AS sent
-    FROM members m JOIN transactions t ON t.id = m.transaction_id
-    LEFT JOIN cov ON cov.member_id = m.id LEFT JOIN ts ON ts.member_id = m.id
+                WHEN cov.n > 0 AND cov.ne = cov.n THEN cov.ce END AS e
+    FROM members m LEFT JOIN cov ON cov.member_id = m.id
     WHERE m.file_id = :file)
 SELECT m.id, m.transaction_id, m.ins01, m.subscriber_id, m.member_id, m.policy_id, m.dob, m.ssn, m.last_name,
-       m.first_name, m.gender, b, e, sent, {_EVENT_SQL} AS event
+       m.first_name, m.gender, b, e, m.person_id, {_EVENT_SQL} AS event
 FROM base m ORDER BY m.id
 """
+# row: 0 id, 1 transaction, 2 ins01, 3 subscriber id, 4 member id, 5 policy, 6 dob, 7 ssn, 8 last, 9 first,
+#      10 gender, 11 begin, 12 end, 13 provisional person (set by the insert trigger), 14 event
 
 
 def prepare_file(db: Database, file_id: int) -> None:
@@ -134,7 +142,7 @@ def prepare_file(db: Database, file_id: int) -> None:
     heads = _heads(db, rows)
     persons = _persons(db, rows)
     by_id = {r[0]: r for r in rows}
-    updates = []
+    facts = []
     for r in rows:
         mid = r[0]
         head = heads.get(mid)
@@ -143,9 +151,13 @@ def prepare_file(db: Database, file_id: int) -> None:
             key = f"{h[5] or r[5] or ''}|{h[3] or ''}"
         else:
             key = f"{r[5] or ''}|{r[3] or ''}"
-        updates.append((persons[mid], head, key, r[14], r[11], r[12], r[13], mid))
-    conn.executemany("UPDATE members SET person_id = ?, head_row = ?, group_key = ?, event = ?, eff_begin = ?, "
-                     "eff_end = ?, sent_at = ? WHERE id = ?", updates)
+        facts.append((mid, file_id, r[1], head, key, r[14], r[11], r[12]))
+    moved = [(pid, mid) for mid, pid in persons.items() if by_id[mid][13] != pid]
+    if moved:   # rows the insert trigger could not place (another key matched, or a person new in this file)
+        conn.executemany("UPDATE members SET person_id = ? WHERE id = ?", moved)
+    conn.execute("DELETE FROM member_facts WHERE id BETWEEN ? AND ?", [lo, hi])
+    conn.executemany("INSERT INTO member_facts (id, file_id, transaction_id, head_row, group_key, event, eff_begin, "
+                     "eff_end) VALUES (?,?,?,?,?,?,?,?)", facts)
     conn.execute("INSERT OR REPLACE INTO rule_runs (file_id, prepared_at) VALUES (?, ?)", [file_id, _utcnow()])
 
 
@@ -196,7 +208,6 @@ def _persons(db: Database, rows: list[Any]) -> dict[int, int]:
     Candidates on record come from the persons table (narrow, indexed on each key); within the file,
     later rows also match earlier ones."""
     conn = db.conn
-    # row: 0 id, 3 subscriber_id, 4 member_id, 6 dob, 7 ssn, 8 last, 9 first, 10 gender
     keyed = []
     for r in rows:
         dob = r[6] if _iso(r[6]) else ""
@@ -239,7 +250,6 @@ def _persons(db: Database, rows: list[Any]) -> dict[int, int]:
     # rows without a member id can match earlier rows of this file by the other keys
     in_file_keys = any(not k[1] for k in keyed)
 
-    next_id = (conn.execute("SELECT COALESCE(MAX(id), 0) FROM persons").fetchone()[0]) + 1
     new_persons: list[tuple[Any, ...]] = []
     out: dict[int, int] = {}
     now = _utcnow()
@@ -261,8 +271,7 @@ def _persons(db: Database, rows: list[Any]) -> dict[int, int]:
             if pid is None and nf and dob:
                 pid = next((p for p in by_n.get((nl, nf, dob), ()) if compatible(p, member_id)), None)
         if pid is None:
-            pid = next_id
-            next_id += 1
+            pid = mid   # a person's id is the members.id of its first row (what the insert trigger assumed)
             new_persons.append((pid, member_id or None, sub or None, r[8], r[9], nl, nf, dob or None, ssn or None,
                                 r[10] or None, mid, now))
         elif member_id and not pmid.get(pid):
@@ -377,10 +386,11 @@ def group_periods(ctx: Any, key_sql: str, keys: list[Any]) -> dict[Any, list[Gro
         part = keys[i:i + 500]
         okey = key_sql.replace("m.", "o.")
         rows += ctx.q(f"""
-            SELECT m.id, m.person_id, m.group_key, m.policy_id, m.subscriber_id, m.ins01, m.ins04, m.amrc, m.event,
-                   m.eff_begin, m.eff_end, m.file_id, m.transaction_id, m.seq,
+            SELECT m.id, m.person_id, x.group_key, m.policy_id, m.subscriber_id, m.ins01, m.ins04, m.amrc, x.event,
+                   x.eff_begin, x.eff_end, m.file_id, m.transaction_id, m.seq,
                    (SELECT c.hd03 FROM coverages c WHERE c.member_id = m.id ORDER BY c.seq LIMIT 1) AS line
-            FROM members m WHERE m.group_key IN (SELECT DISTINCT o.group_key FROM members o
+            FROM member_facts x JOIN members m ON m.id = x.id
+            WHERE x.group_key IN (SELECT DISTINCT f.group_key FROM members o JOIN member_facts f ON f.id = o.id
                  WHERE {okey} IN ({','.join('?' * len(part))}))""", list(part))
     uniq = {r["id"]: r for r in rows}
     rows = sorted(uniq.values(), key=lambda r: (r["file_id"], r["transaction_id"], r["seq"]))

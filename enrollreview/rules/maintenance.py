@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from .base import HIOS_GLOB, At, Context, Flag, rule, show_date
+from .history import sent_stamp
 
 MAINT_NAMES = {"001": "change", "021": "addition", "024": "cancellation or termination", "025": "reinstatement",
                "030": "audit"}
@@ -137,19 +138,16 @@ def mnt03(ctx: Context) -> Iterator[Flag]:
 
 #: enrollment groups of the imported rows that appear in more than one transaction (an index-only count)
 MULTI_TXN_GROUPS = """(SELECT x.g FROM (SELECT DISTINCT group_key AS g FROM mm WHERE group_key IS NOT NULL) x
-    WHERE (SELECT count(DISTINCT o.transaction_id) FROM members o WHERE o.group_key = x.g) > 1)"""
-
-
-#: enrollment groups of the imported rows that appear in more than one transaction (an index-only count)
-MULTI_TXN_GROUPS = """(SELECT x.g FROM (SELECT DISTINCT group_key AS g FROM mm WHERE group_key IS NOT NULL) x
-    WHERE (SELECT count(DISTINCT o.transaction_id) FROM members o WHERE o.group_key = x.g) > 1)"""
+    WHERE (SELECT count(DISTINCT o.transaction_id) FROM member_facts o WHERE o.group_key = x.g) > 1)"""
 
 
 def _ordered(ctx: Context, where: str, extra_cols: str = "") -> list[Any]:
+    """Rows of the store (with their history facts) in the order received; `where` may use m.group_key."""
     return ctx.q(f"""
-        SELECT m.id, m.group_key, m.person_id, m.ins01, m.ins03, m.ins04, m.amrc, m.event, m.eff_begin, m.eff_end,
-               m.maint_eff, m.file_id, m.transaction_id, m.seq, m.head_row {extra_cols}
-        FROM members m WHERE {where} ORDER BY m.file_id, m.transaction_id, m.seq""")
+        SELECT m.id, x.group_key, m.person_id, m.ins01, m.ins03, m.ins04, m.amrc, x.event, x.eff_begin, x.eff_end,
+               m.maint_eff, m.file_id, m.transaction_id, m.seq, x.head_row {extra_cols}
+        FROM member_facts x JOIN members m ON m.id = x.id
+        WHERE {where.replace("m.group_key", "x.group_key")} ORDER BY m.file_id, m.transaction_id, m.seq""")
 
 
 @rule("MNT-04", "maintenance", "error", "Second cancellation or termination",
@@ -283,28 +281,47 @@ def _ts(s: str | None) -> str:
       unsure.""")
 def mnt10(ctx: Context) -> Iterator[Flag]:
     first_txn = {r["file_id"]: r["t"] for r in ctx.q("SELECT file_id, min(transaction_id) AS t FROM mm GROUP BY file_id")}
-    rows = []
+    cands: list[Any] = []
     for fid, t in first_txn.items():
         # transactions are numbered in the order files are loaded: "< t" is "in an earlier file"
-        rows += ctx.q("""
-            SELECT m.id, m.sent_at, m.group_key,
-                   (SELECT o.id FROM members o WHERE o.group_key = m.group_key AND o.transaction_id < :t
-                    AND o.sent_at > m.sent_at ORDER BY o.sent_at DESC LIMIT 1) AS newer
-            FROM mm m
-            WHERE m.file_id = :f AND m.sent_at IS NOT NULL AND m.group_key IS NOT NULL AND m.group_key NOT LIKE '|%'
+        cands += ctx.q("""
+            SELECT m.id, m.group_key, :t AS t FROM mm m
+            WHERE m.file_id = :f AND m.group_key IS NOT NULL AND m.group_key NOT LIKE '|%'
               AND (m.ins01 = 'Y' OR m.head_row IS NULL)
-              AND EXISTS (SELECT 1 FROM members o WHERE o.group_key = m.group_key AND o.transaction_id < :t)""",
-                      {"t": t, "f": fid})
-    newer = [r for r in rows if r["newer"]]
-    if not newer:
+              AND EXISTS (SELECT 1 FROM member_facts o WHERE o.group_key = m.group_key AND o.transaction_id < :t)""",
+                       {"t": t, "f": fid})
+    if not cands:
         return
-    sent = {r["id"]: r["sent_at"] for r in ctx.q(
-        f"SELECT id, sent_at FROM members WHERE id IN ({','.join('?' * len(newer))})", [r["newer"] for r in newer])}
-    for r in newer:
-        yield Flag("MNT-10", f"This transaction was made {_ts(r['sent_at'])}, before one received earlier for the "
-                   f"same policy (made {_ts(sent.get(r['newer']))}): it arrived out of order.",
-                   member_row=r["id"], related=[r["newer"]], key="order",
-                   segments=[At("REF", qual="17", loop="2750", element="REF02"), At("BGN", element="BGN03")])
+    earlier: dict[int, list[int]] = {}
+    for c in cands:
+        earlier[c["id"]] = [r[0] for r in ctx.q("SELECT id FROM member_facts WHERE group_key = ? AND transaction_id < ?",
+                                                [c["group_key"], c["t"]])]
+    sent = submit_times(ctx, [c["id"] for c in cands] + [i for v in earlier.values() for i in v])
+    for c in cands:
+        mine = sent.get(c["id"])
+        newer = max(((sent[i], i) for i in earlier[c["id"]] if sent.get(i) and mine and sent[i] > mine), default=None)
+        if newer is None:
+            continue
+        yield Flag("MNT-10", f"This transaction was made {_ts(mine)}, before one received earlier for the same policy "
+                   f"(made {_ts(newer[0])}): it arrived out of order.", member_row=c["id"], related=[newer[1]],
+                   key="order", segments=[At("BGN", element="BGN03")])
+
+
+def submit_times(ctx: Context, ids: list[int]) -> dict[int, str]:
+    """When the sender made each row's transaction: REQUEST SUBMIT TIMESTAMP, else BGN03 + BGN04 (14 digits)."""
+    out: dict[int, str] = {}
+    uniq = sorted(set(ids))
+    for i in range(0, len(uniq), 500):
+        part = uniq[i:i + 500]
+        for r in ctx.q(f"""
+                SELECT m.id, (SELECT c.value FROM categories c WHERE c.member_id = m.id
+                              AND c.name = 'REQUEST SUBMIT TIMESTAMP' LIMIT 1) AS ts, t.bgn_date, t.bgn_time
+                FROM members m JOIN transactions t ON t.id = m.transaction_id
+                WHERE m.id IN ({','.join('?' * len(part))})""", list(part)):
+            stamp = sent_stamp(r["ts"], r["bgn_date"], r["bgn_time"])
+            if stamp:
+                out[r["id"]] = stamp
+    return out
 
 
 @rule("MNT-12", "maintenance", "warning", "Plan change (CIC) half missing",
@@ -316,18 +333,20 @@ def mnt12(ctx: Context) -> Iterator[Flag]:
     for r in ctx.q("""
             SELECT x.id, x.policy_id FROM ma x
             WHERE x.ins03 = '021' AND upper(x.amrc) = 'CIC' AND (x.ins01 = 'Y' OR x.head_row IS NULL)
-              AND NOT EXISTS (SELECT 1 FROM members r WHERE r.person_id IN
-                                  (SELECT p.person_id FROM members p WHERE p.head_row = x.head_row UNION SELECT x.person_id)
-                                AND upper(r.amrc) IN ('TERMCIC', 'CANCELCIC') AND r.group_key != x.group_key)"""):
+              AND NOT EXISTS (SELECT 1 FROM members r JOIN member_facts rf ON rf.id = r.id WHERE r.person_id IN
+                                  (SELECT p.person_id FROM member_facts pf JOIN members p ON p.id = pf.id
+                                   WHERE pf.head_row = x.head_row UNION SELECT x.person_id)
+                                AND upper(r.amrc) IN ('TERMCIC', 'CANCELCIC') AND rf.group_key != x.group_key)"""):
         yield Flag("MNT-12", f"Policy {r['policy_id'] or '(no id)'} starts as a plan change (CIC), but no old policy of "
                    "these members was ended with TERMCIC or CANCELCIC.", member_row=r["id"],
                    segments=[At("N1", qual="75", loop="2750", nth=None), At("REF", qual="1L", loop="2300")])
     for r in ctx.q("""
             SELECT x.id, x.policy_id, x.amrc FROM ma x
             WHERE upper(x.amrc) IN ('TERMCIC', 'CANCELCIC')
-              AND NOT EXISTS (SELECT 1 FROM members o JOIN members c ON c.person_id = o.person_id
-                              WHERE o.group_key = x.group_key AND c.ins03 = '021' AND upper(c.amrc) = 'CIC'
-                                AND c.group_key != x.group_key)"""):
+              AND NOT EXISTS (SELECT 1 FROM member_facts of JOIN members o ON o.id = of.id
+                              JOIN members c ON c.person_id = o.person_id JOIN member_facts cf ON cf.id = c.id
+                              WHERE of.group_key = x.group_key AND c.ins03 = '021' AND upper(c.amrc) = 'CIC'
+                                AND cf.group_key != x.group_key)"""):
         yield Flag("MNT-12", f"Policy {r['policy_id'] or '(no id)'} ends with {r['amrc']} (a plan change), but no new "
                    "policy with CIC for these members is on record.", member_row=r["id"],
                    segments=[At("INS", element="INS03"), At("DTP", qual="357", element="DTP03")])
@@ -343,12 +362,12 @@ def mnt13(ctx: Context) -> Iterator[Flag]:
     rows = ctx.q(f"""
         WITH gk AS (SELECT g FROM (SELECT DISTINCT m.group_key AS g FROM mm m
                     WHERE m.policy_id != '' AND m.group_key IS NOT NULL) x
-                    WHERE (SELECT count(DISTINCT o.transaction_id) FROM members o WHERE o.group_key = x.g) > 1),
-        multi AS (SELECT m.group_key AS g, c.hd03 FROM gk JOIN members m ON m.group_key = gk.g
-                  JOIN coverages c ON c.member_id = m.id WHERE c.plan_id GLOB '{HIOS_GLOB}'
-                  GROUP BY m.group_key, c.hd03 HAVING count(DISTINCT c.plan_id) > 1)
-        SELECT m.id, m.group_key, m.transaction_id, m.file_id, m.seq, m.ins01, m.amrc, c.plan_id, c.hd03, c.ordinal
-        FROM multi JOIN members m ON m.group_key = multi.g
+                    WHERE (SELECT count(DISTINCT o.transaction_id) FROM member_facts o WHERE o.group_key = x.g) > 1),
+        multi AS (SELECT f.group_key AS g, c.hd03 FROM gk JOIN member_facts f ON f.group_key = gk.g
+                  JOIN coverages c ON c.member_id = f.id WHERE c.plan_id GLOB '{HIOS_GLOB}'
+                  GROUP BY f.group_key, c.hd03 HAVING count(DISTINCT c.plan_id) > 1)
+        SELECT m.id, f.group_key, m.transaction_id, m.file_id, m.seq, m.ins01, m.amrc, c.plan_id, c.hd03, c.ordinal
+        FROM multi JOIN member_facts f ON f.group_key = multi.g JOIN members m ON m.id = f.id
         JOIN coverages c ON c.member_id = m.id AND c.hd03 = multi.hd03 AND c.plan_id GLOB '{HIOS_GLOB}'
         ORDER BY m.file_id, m.transaction_id, m.ins01 = 'Y' DESC, m.seq""")
     txns: dict[tuple[str, str], dict[int, list[Any]]] = defaultdict(dict)

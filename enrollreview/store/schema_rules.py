@@ -1,12 +1,17 @@
-"""Migrations for the rules engine (issue 3): settings overrides, persons, enrollment-group columns on
-members and the policy timeline view.
+"""Migrations for the rules engine (issue 3): settings overrides, persons, the per-member history facts
+and the policy timeline view.
 
-`members` gains columns the history fills once per import (member rows never change afterwards):
-`head_row` (the subscriber row this member belongs to in its transaction), `group_key` (the
-enrollment group across files: exchange policy id + subscriber id), `event` (what the row does to
-the policy: enrolled, effectuated, changed, cancelled, terminated, reinstated, audit, other),
-`eff_begin`/`eff_end` (the member's coverage dates, real ISO dates only) and `sent_at` (when the
-sender says the transaction was made: REQUEST SUBMIT TIMESTAMP, else BGN03+BGN04, as 14 digits).
+* `member_facts` (one row per members row, filled by rules.history once per imported file; member rows
+  never change afterwards): `head_row` (the subscriber row this member belongs to in its transaction),
+  `group_key` (the enrollment group across files: exchange policy id + subscriber id), `event` (what the
+  row does to the policy: enrolled, effectuated, changed, cancelled, terminated, reinstated, audit,
+  other) and `eff_begin`/`eff_end` (the member's coverage dates, real ISO dates only). It is a narrow
+  table of its own because members rows are wide (they carry the raw segments): updating 100,000 of
+  them costs seconds, inserting 100,000 narrow rows a fraction of that.
+* `members.person_id` is set when the row is inserted, by a trigger: the person already on record with
+  the same member id (REF*17), else a new person whose id is the row's own id. The history then only
+  corrects the few rows another key (subscriber id + birth date, SSN, name + birth date) matches.
+* `persons.id` is always the members.id of the person's first row.
 """
 
 from __future__ import annotations
@@ -15,14 +20,19 @@ from sqlite_utils import Database
 
 from .schema import migrations
 
+_PERSON_TRIGGER = """
+CREATE TRIGGER IF NOT EXISTS members_person_ai AFTER INSERT ON members WHEN NEW.person_id IS NULL
+BEGIN
+    UPDATE members SET person_id = COALESCE(
+        (SELECT p.id FROM persons p WHERE p.member_id = NEW.member_id AND COALESCE(NEW.member_id, '') != ''
+         ORDER BY p.id LIMIT 1), NEW.id)
+    WHERE id = NEW.id;
+END;
+"""
 
-@migrations()
-def m002_rules(db: Database) -> None:
-    cols = {c.name for c in db["members"].columns}
-    for name, kind in (("head_row", "INTEGER"), ("group_key", "TEXT"), ("event", "TEXT"), ("eff_begin", "TEXT"),
-                       ("eff_end", "TEXT"), ("sent_at", "TEXT")):
-        if name not in cols:
-            db.execute(f"ALTER TABLE members ADD COLUMN {name} {kind}")
+
+def _ensure(db: Database) -> None:
+    """Create or complete everything the rules need (safe to run again)."""
     db.executescript(
         """
         CREATE TABLE IF NOT EXISTS settings (
@@ -33,32 +43,68 @@ def m002_rules(db: Database) -> None:
             PRIMARY KEY (sender, key)
         );
         CREATE TABLE IF NOT EXISTS persons (
-            id INTEGER PRIMARY KEY,
+            id INTEGER PRIMARY KEY,            -- members.id of the person's first row
             member_id TEXT,                    -- REF*17 once known (a person never has two)
             subscriber_id TEXT,
             last_name TEXT, first_name TEXT,
             nlast TEXT, nfirst TEXT,           -- names in upper case, letters only (for matching)
             dob TEXT, ssn TEXT, gender TEXT,   -- as first seen
-            first_member_row INTEGER,          -- members.id where the person was first seen
+            first_member_row INTEGER,
             created_at TEXT NOT NULL
         );
-        CREATE TABLE IF NOT EXISTS rule_runs (  -- files whose history columns are filled
+        CREATE TABLE IF NOT EXISTS rule_runs (  -- files whose history facts are filled
             file_id INTEGER PRIMARY KEY,
             prepared_at TEXT,
             ruled_at TEXT                      -- when the rules last ran for this file's import
         );
+        CREATE TABLE IF NOT EXISTS member_facts (
+            id INTEGER PRIMARY KEY,            -- members.id
+            file_id INTEGER NOT NULL,
+            transaction_id INTEGER NOT NULL,
+            head_row INTEGER,                  -- the subscriber row of this member's household in the transaction
+            group_key TEXT,                    -- 'policy id|subscriber id'
+            event TEXT,
+            eff_begin TEXT,
+            eff_end TEXT
+        );
+        """
+    )
+    cols = {c.name for c in db["persons"].columns}
+    for name in ("nlast", "nfirst", "gender"):
+        if name not in cols:
+            db.execute(f"ALTER TABLE persons ADD COLUMN {name} TEXT")
+    db.executescript(
+        """
         CREATE INDEX IF NOT EXISTS idx_persons_member_id ON persons(member_id);
         CREATE INDEX IF NOT EXISTS idx_persons_sub_dob ON persons(subscriber_id, dob);
         CREATE INDEX IF NOT EXISTS idx_persons_ssn ON persons(ssn);
         CREATE INDEX IF NOT EXISTS idx_persons_name ON persons(nlast, nfirst, dob);
-        CREATE INDEX IF NOT EXISTS idx_members_group_key ON members(group_key, transaction_id);
-        CREATE INDEX IF NOT EXISTS idx_members_head ON members(head_row);
+        CREATE INDEX IF NOT EXISTS idx_facts_group ON member_facts(group_key, transaction_id);
+        CREATE INDEX IF NOT EXISTS idx_facts_head ON member_facts(head_row);
         CREATE INDEX IF NOT EXISTS idx_flags_person ON flags(person_id);
         CREATE INDEX IF NOT EXISTS idx_flags_policy ON flags(policy_id);
-        CREATE VIEW IF NOT EXISTS policy_events AS
-            SELECT m.id AS member_row, m.file_id, m.transaction_id, m.seq, m.person_id, m.group_key, m.policy_id,
+        DROP VIEW IF EXISTS policy_events;
+        CREATE VIEW policy_events AS
+            SELECT m.id AS member_row, m.file_id, m.transaction_id, m.seq, m.person_id, x.group_key, m.policy_id,
                    m.subscriber_id, m.member_id, m.ins01 = 'Y' AS is_subscriber, m.ins03, m.ins04, m.amrc,
-                   m.event, m.eff_begin, m.eff_end, m.sent_at
-            FROM members m WHERE m.event IS NOT NULL;
+                   x.event, x.eff_begin, x.eff_end,
+                   (SELECT c.value FROM categories c WHERE c.member_id = m.id AND c.name = 'REQUEST SUBMIT TIMESTAMP'
+                    LIMIT 1) AS submitted
+            FROM member_facts x JOIN members m ON m.id = x.id;
         """
+        + _PERSON_TRIGGER
     )
+
+
+@migrations()
+def m002_rules(db: Database) -> None:
+    _ensure(db)
+
+
+@migrations()
+def m002b_rules_facts(db: Database) -> None:
+    """Stores created while the rules were being written had history columns on members; this adds
+    what the rules use now, and has files without facts prepared again at the next import (nothing
+    happens on a store m002 just created)."""
+    _ensure(db)
+    db.execute("DELETE FROM rule_runs WHERE file_id NOT IN (SELECT DISTINCT file_id FROM member_facts)")
