@@ -23,6 +23,7 @@ from __future__ import annotations
 import random
 import time
 from collections import Counter
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -261,13 +262,18 @@ CORPUS_FILES = _corpus_files()
 needs_corpus = pytest.mark.skipif(not CORPUS_FILES, reason=f"corpus not found at {CORPUS}")
 
 
+@cache
+def _pyx12_of(path: Path) -> Pyx12Result:
+    return run_pyx12(path.read_bytes())
+
+
 @needs_corpus
 @pytest.mark.parametrize("path", CORPUS_FILES, ids=[p.name for p in CORPUS_FILES])
 def test_corpus_agreement(path: Path) -> None:
     data = path.read_bytes()
     if not _is_x220a1(data):
         pytest.skip("EXPECTED.md: rejected (not guide 005010X220A1)")
-    res = run_pyx12(data)
+    res = _pyx12_of(path)
     walked = _walk(data)
     if walked is None or res.crashed:
         # x12-types__parse_834_4: the ISA lost its padding; pyx12 cannot read it at all. The product
@@ -324,7 +330,7 @@ def test_walk_text_with_product_reader(path: Path) -> None:
     assert set(loops) == {s.ordinal for s in segs}
     if split is None or [s.text for s in segs] != [s.text for s in split[1]]:
         pytest.skip("the product reader splits this file differently from pyx12 (by design)")
-    res = run_pyx12(data)
+    res = _pyx12_of(path)
     walker_only = list((Counter(findings) - Counter(rr.findings)).elements())
     assert loops == res.loops
     assert _keys(walker_only) == _keys(res.findings)
