@@ -543,6 +543,66 @@ def test_compile_is_fast() -> None:
     assert time.perf_counter() - t0 < 1.0
 
 
+def _chunked(data: bytes) -> tuple[dict[int, str], list[Finding]]:
+    """Walk a file the way parse.py does: a fresh walker per ST, primed with the ISA and GS in force
+    and resumed with the control numbers seen before it; findings of the priming are dropped."""
+    split = split_like_pyx12(data)
+    assert split is not None
+    delims, segs = split
+    starts = [i for i, s in enumerate(segs) if s.seg_id == "ST"]
+    bounds = [0, *starts[1:], len(segs)]
+    loops: dict[int, str] = {}
+    findings: list[Finding] = []
+    isa_ids: list[str] = []
+    gs_ids: list[str] = []
+    st_ids: list[str] = []
+    isa = gs = None
+    for k in range(len(bounds) - 1):
+        walker = Walker(delims)
+        if k:
+            assert isa is not None and gs is not None
+            walker.step(isa)
+            walker.step(gs)
+            walker.resume(isa_ids=isa_ids[:-1], gs_ids=gs_ids[:-1], st_ids=st_ids)
+            walker.findings.clear()
+        for seg in segs[bounds[k] : bounds[k + 1]]:
+            loops[seg.ordinal] = walker.step(seg)
+            if seg.seg_id == "ISA":
+                isa, gs_ids, st_ids = seg, [], []
+                isa_ids.append(seg.fields[13])
+            elif seg.seg_id == "GS":
+                gs, st_ids = seg, []
+                gs_ids.append(seg.get(6))
+            elif seg.seg_id == "ST":
+                st_ids.append(seg.get(2))
+        if k == len(bounds) - 2:
+            walker.finish()
+        findings += walker.findings
+    return loops, findings
+
+
+@pytest.mark.parametrize("variant", ["clean", "dup_st02", "ge01", "iea01", "no_trailers"])
+def test_chunked_walk_equals_whole_file(variant: str) -> None:
+    text = HAND_WRITTEN["two_st"] + HAND_WRITTEN["two_st"].replace("000000101", "000000102")
+    if variant == "dup_st02":
+        text = text.replace("ST*834*0002*", "ST*834*0001*").replace("SE*11*0002", "SE*11*0001")
+    elif variant == "ge01":
+        text = text.replace("GE*2*101", "GE*3*101")
+    elif variant == "iea01":
+        text = text.replace("IEA*1*000000102", "IEA*2*000000102")
+    elif variant == "no_trailers":
+        text = text[: text.rindex("SE*")]
+    data = text.encode()
+    whole = _walk(data)
+    assert whole is not None
+    loops, findings = _chunked(data)
+    assert loops == whole[0]
+    assert _keys(findings) == _keys(whole[1])
+    assert variant == "clean" or findings
+    res = run_pyx12(data)
+    assert res.crashed or not _diff(res, *whole)
+
+
 def test_transaction_and_loop_paths() -> None:
     data = HAND_WRITTEN["full"].encode()
     split = split_like_pyx12(data)

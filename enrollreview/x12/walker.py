@@ -835,6 +835,23 @@ class Walker:
         self._node = node
         return node.loop_path
 
+    def resume(self, isa_ids: list[str], gs_ids: list[str], st_ids: list[str]) -> None:
+        """Continue a file in the middle, for parse.py's chunks that run in parallel.
+
+        Call it on a fresh walker that has just been fed the ISA and GS in force at the chunk's first
+        ST, with the ISA13s of earlier interchanges in the file, the GS06s earlier in this interchange
+        and the ST02s earlier in this group. Duplicate control numbers and the GE01/IEA01 counts then
+        come out as one walker over the whole file would report them; loop counters and the walk
+        itself need nothing, since every ST starts its loops afresh. Not exact only where pyx12 would
+        carry something across the cut: segments between an SE and the next ST, and reader errors of
+        a segment pyx12 could not place, which it hands to the next segment it can.
+        """
+        self._isa_ids = [*isa_ids, *self._isa_ids]
+        self._gs_ids = [*gs_ids, *self._gs_ids]
+        self._gs_count = len(self._gs_ids)
+        self._st_ids = list(st_ids)
+        self._st_count = len(st_ids)
+
     def finish(self) -> None:
         """End of data: report envelopes left open (X12Reader.cleanup) and errors still pending."""
         for kind, ident in self._loops:
