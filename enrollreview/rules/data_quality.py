@@ -128,6 +128,7 @@ _BAD_DATE_FINDING = """EXISTS (SELECT 1 FROM findings g WHERE g.member_id = m.id
       """Ask the exchange or the member for the right date; until then do not rely on it for eligibility or
       premiums.""")
 def dq05(ctx: Context) -> Iterator[Flag]:
+    ctx.need("cats")
     nz = f"NOT GLOB '{ISO_GLOB}'"
     for r in ctx.q(f"""
             SELECT m.id, m.dob, m.has_dmg, m.elig_begin, m.elig_end, m.maint_eff FROM mm m
@@ -152,9 +153,9 @@ def dq05(ctx: Context) -> Iterator[Flag]:
         yield Flag("DQ-05", f"Not a real coverage date: {', '.join(bad)}.", member_row=r["id"], key=f"real:{r['ordinal']}",
                    segments=[At("DTP", loop="2300", nth=None)])
     for r in ctx.q(f"""
-            SELECT m.id, c.name, c.date_from, c.date_to, c.dtp_ordinal FROM mm m
-            JOIN categories c ON c.member_id = m.id
-            WHERE (c.date_from != '' AND c.date_from {nz}) OR (c.date_to != '' AND c.date_to {nz})
+            SELECT m.id, c.name, c.date_from, c.date_to, c.dtp_ordinal FROM cats c JOIN mm m ON m.id = c.m
+            WHERE (((c.date_from != '' AND c.date_from {nz}) OR (c.date_to != '' AND c.date_to {nz}))
+                   AND NOT {_BAD_DATE_FINDING})
                OR (c.date_to GLOB '{ISO_GLOB}' AND c.date_from > c.date_to)"""):
         if r["date_from"] and r["date_to"] and re.fullmatch(r"\d{4}-\d{2}-\d{2}", r["date_from"] + "") and \
                 re.fullmatch(r"\d{4}-\d{2}-\d{2}", r["date_to"]) and r["date_from"] > r["date_to"]:
@@ -346,51 +347,66 @@ _FORMATS = {
 def dq08(ctx: Context) -> Iterator[Flag]:
     from .. import settings as _settings
 
-    ctx.need("catname")
-    ctx.x("DROP TABLE IF EXISTS temp.knowncat")
-    ctx.x("CREATE TEMP TABLE knowncat (file_id INTEGER, name TEXT, PRIMARY KEY (file_id, name))")
-    known = []
+    def lit(x: str) -> str:
+        return "'" + x.replace("'", "''") + "'"
+
+    # the odd categories found by the engine's one pass (temp.cats), per vocabulary (a sender's files share one)
+    ctx.need("cats")
+    vocabs: dict[tuple[frozenset[str], tuple[tuple[str, str], ...]], list[int]] = defaultdict(list)
     for (fid,) in ctx.q("SELECT file_id FROM fset"):
-        names = set(_settings.KNOWN_CATEGORIES) | set(ctx.setting(fid, "extra_category_names"))
-        names |= set(ctx.setting(fid, "category_names").values())
-        known += [(fid, n) for n in names]
-    ctx.conn.executemany("INSERT OR IGNORE INTO knowncat VALUES (?, ?)", known)
-    unknown: dict[int, list[Any]] = defaultdict(list)
-    for r in ctx.q("""SELECT c.member_id, c.name, c.ordinal, f.exchange FROM mm m
-                      JOIN categories c ON c.member_id = m.id JOIN fset f ON f.file_id = m.file_id
-                      WHERE NOT EXISTS (SELECT 1 FROM knowncat k WHERE k.file_id = m.file_id AND k.name = c.name)
-                      ORDER BY c.member_id, c.seq"""):
-        unknown[r["member_id"]].append(r)
-    for mid, cs in unknown.items():
-        names = ", ".join(sorted({c["name"] or "(empty)" for c in cs}))
-        # in a file that otherwise speaks the exchange's vocabulary an unknown name is suspect; in other
-        # sources (Medicaid, employers) the vocabulary is theirs and we only note it
-        yield Flag("DQ-08", f"Reporting {'category' if len(cs) == 1 else 'categories'} not known for this sender: "
-                   f"{names}.", member_row=mid, key="unknown", severity=None if cs[0]["exchange"] else "info",
-                   segments=[{"ordinal": c["ordinal"], "element": "N102"} for c in cs])
-    ctx.x("DROP TABLE IF EXISTS temp.knowncat")
-    quals = " OR ".join(f"(n.canon = '{k}' AND c.ref_qual != '{v}')" for k, v in _EXPECTED_QUAL.items())
-    fmt_names = "', '".join(_FORMATS)
-    rows = ctx.q(f"""SELECT c.member_id, n.canon, c.name, c.ref_qual, c.value, c.ref_ordinal, f.exchange
-                     FROM mm m JOIN categories c ON c.member_id = m.id
-                     JOIN catname n ON n.file_id = m.file_id AND n.name = c.name JOIN fset f ON f.file_id = m.file_id
-                     WHERE (f.exchange = 1 AND c.ref_qual != '' AND ({quals}))
-                        OR (n.canon IN ('{fmt_names}') AND c.value != ''
-                            AND NOT (n.canon = 'SOURCE EXCHANGE ID' AND c.value GLOB '[A-Z][A-Z]0')
-                            AND NOT (n.canon = 'REQUEST SUBMIT TIMESTAMP' AND length(c.value) IN (14, 16)
-                                     AND c.value NOT GLOB '*[^0-9]*'))""")
-    for r in rows:
-        exp = _EXPECTED_QUAL.get(r["canon"])
-        seg = [{"ordinal": r["ref_ordinal"], "element": "REF01"}] if r["ref_ordinal"] else []
-        if r["exchange"] and exp and r["ref_qual"] and r["ref_qual"] != exp:
-            yield Flag("DQ-08", f"{r['name']} is sent with qualifier REF*{r['ref_qual']}; the guide uses REF*{exp}.",
-                       member_row=r["member_id"], key=f"qual:{r['canon']}", segments=seg)
-        fmt = _FORMATS.get(r["canon"])
-        if fmt and not fmt[0].match((r["value"] or "").strip().upper()):
-            sev = fmt[2] or "error"
-            yield Flag("DQ-08", f"{r['name']} is '{r['value']}'; expected {fmt[1]}.", member_row=r["member_id"],
-                       key=f"value:{r['canon']}", severity=sev,
-                       segments=[{"ordinal": r["ref_ordinal"], "element": "REF02"}] if r["ref_ordinal"] else [])
+        names = ctx.setting(fid, "category_names")
+        known = frozenset(set(_settings.KNOWN_CATEGORIES) | set(ctx.setting(fid, "extra_category_names"))
+                          | set(names.values()))
+        vocabs[(known, tuple(sorted(names.items())))].append(fid)
+    for (known, names), fids in vocabs.items():
+        source = dict(names)
+        quals = " OR ".join(f"(c.name = {lit(source.get(k, k))} AND c.ref_qual != '{v}')"
+                            for k, v in _EXPECTED_QUAL.items())
+        fmt = {source.get(k, k): k for k in _FORMATS}
+        sid, rst = lit(source.get("SOURCE EXCHANGE ID", "SOURCE EXCHANGE ID")), \
+            lit(source.get("REQUEST SUBMIT TIMESTAMP", "REQUEST SUBMIT TIMESTAMP"))
+        rows = ctx.q(f"""
+            SELECT c.m AS member_id, c.name, c.ordinal, c.ref_qual, c.value, c.ref_ordinal, f.exchange,
+                   c.name NOT IN ({', '.join(lit(n) for n in sorted(known))}) AS unknown
+            FROM cats c JOIN mm m ON m.id = c.m JOIN fset f ON f.file_id = m.file_id
+            WHERE m.file_id IN ({', '.join(str(int(x)) for x in fids)})
+              AND (c.name NOT IN ({', '.join(lit(n) for n in sorted(known))})
+                   OR (f.exchange = 1 AND c.ref_qual != '' AND ({quals}))
+                   OR (c.name IN ({', '.join(lit(n) for n in fmt)}) AND c.value != ''
+                       AND NOT (c.name = {sid} AND c.value GLOB '[A-Z][A-Z]0')
+                       AND NOT (c.name = {rst} AND length(c.value) IN (14, 16) AND c.value NOT GLOB '*[^0-9]*')))
+            ORDER BY c.m, c.seq""")
+        unknown: dict[int, list[Any]] = defaultdict(list)
+        for r in rows:
+            if r["unknown"]:
+                unknown[r["member_id"]].append(r)
+                continue
+            canon = fmt.get(r["name"]) or next((k for k in _EXPECTED_QUAL if source.get(k, k) == r["name"]), r["name"])
+            exp = _EXPECTED_QUAL.get(canon)
+            if r["exchange"] and exp and r["ref_qual"] and r["ref_qual"] != exp:
+                yield Flag("DQ-08", f"{r['name']} is sent with qualifier REF*{r['ref_qual']}; the guide uses REF*{exp}.",
+                           member_row=r["member_id"], key=f"qual:{canon}",
+                           segments=[{"ordinal": r["ref_ordinal"], "element": "REF01"}] if r["ref_ordinal"] else [])
+            form = _FORMATS.get(canon)
+            if form and r["value"] and not form[0].match(r["value"].strip().upper()):
+                yield Flag("DQ-08", f"{r['name']} is '{r['value']}'; expected {form[1]}.", member_row=r["member_id"],
+                           key=f"value:{canon}", severity=form[2] or "error",
+                           segments=[{"ordinal": r["ref_ordinal"], "element": "REF02"}] if r["ref_ordinal"] else [])
+        for mid, cs in unknown.items():
+            listed = ", ".join(sorted({c["name"] or "(empty)" for c in cs}))
+            # in a file that speaks the exchange's vocabulary an unknown name is suspect; in other sources
+            # (Medicaid, employers) the vocabulary is theirs and we only note it
+            yield Flag("DQ-08", f"Reporting {'category' if len(cs) == 1 else 'categories'} not known for this sender: "
+                       f"{listed}.", member_row=mid, key="unknown", severity=None if cs[0]["exchange"] else "info",
+                       segments=[{"ordinal": c["ordinal"], "element": "N102"} for c in cs])
+
+
+def _custom_race(ctx: Context) -> list[int]:
+    """Files whose sender has its own list of race codes (their rows are all checked in Python)."""
+    from .. import settings as _settings
+
+    return [fid for (fid,) in ctx.q("SELECT file_id FROM fset")
+            if set(ctx.setting(fid, "race_codes")) != set(_settings.RACE_CODES)] or [-1]
 
 
 @rule("DQ-09", "data_quality", "warning", "Race or ethnicity coded wrongly",
@@ -398,9 +414,15 @@ def dq08(ctx: Context) -> Iterator[Flag]:
       from the companion guide's list (Appendix B).""",
       """No action is needed for enrollment; tell the exchange if the codes keep arriving this way.""")
 def dq09(ctx: Context) -> Iterator[Flag]:
-    rows = ctx.q("""SELECT m.id, (SELECT r.raw FROM members r WHERE r.id = m.id) AS raw, m.file_id, fl.delims FROM mm m
+    from .. import settings as _settings
+
+    # the stored race is DMG05 with the component separators turned into spaces: ' RET 2106-3' is the
+    # usual single code; only other shapes (or codes a sender's list lacks) are read from the raw DMG
+    usual = ", ".join(f"' RET {c}'" for c in _settings.RACE_CODES)
+    rows = ctx.q(f"""SELECT m.id, (SELECT r.raw FROM members r WHERE r.id = m.id) AS raw, m.file_id, fl.delims FROM mm m
                     JOIN fset f ON f.file_id = m.file_id JOIN files fl ON fl.id = m.file_id
-                    WHERE f.exchange = 1 AND COALESCE(m.race, '') != ''""")
+                    WHERE f.exchange = 1 AND COALESCE(m.race, '') != ''
+                      AND (m.race NOT IN ({usual}) OR m.file_id IN ({','.join(str(int(x)) for x in _custom_race(ctx))}))""")
     for r in rows:
         d = r["delims"] or "*:^~"
         el, comp, rep = d[0], d[1] if len(d) > 1 else ":", d[2] if len(d) > 2 else "^"
@@ -430,10 +452,14 @@ def dq09(ctx: Context) -> Iterator[Flag]:
       complete.""")
 def dq10(ctx: Context) -> Iterator[Flag]:
     for r in ctx.q("""
-            SELECT m.id, m.ins01, m.ins03, m.ins08, m.member_id, fl.isa_receiver,
-                   (SELECT count(*) FROM coverages c WHERE c.member_id = m.id) AS ncov
-            FROM mm m JOIN fset f ON f.file_id = m.file_id
-            JOIN files fl ON fl.id = m.file_id WHERE f.exchange = 1"""):
+            SELECT * FROM (
+                SELECT m.id, m.ins01, m.ins03, m.ins08, m.member_id, fl.isa_receiver,
+                       CASE WHEN m.ins03 IN ('021', '024') THEN (SELECT count(*) FROM coverages c WHERE c.member_id = m.id)
+                       END AS ncov
+                FROM mm m JOIN fset f ON f.file_id = m.file_id
+                JOIN files fl ON fl.id = m.file_id WHERE f.exchange = 1)
+            WHERE (ins01 = 'Y' AND COALESCE(ins08, '') = '') OR COALESCE(member_id, '') = ''
+               OR (ins03 = '021' AND ncov = 0) OR (ins03 = '024' AND ncov > 0 AND trim(isa_receiver) = 'CMSFFM')"""):
         if r["ins01"] == "Y" and not r["ins08"]:
             yield Flag("DQ-10", "The subscriber's employment status (INS08) is missing; the exchange always sends it.",
                        member_row=r["id"], key="ins08", segments=[At("INS")])

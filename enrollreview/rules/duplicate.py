@@ -126,10 +126,10 @@ def dup03(ctx: Context) -> Iterator[Flag]:
         FROM mm a JOIN mm b ON b.g = a.g AND b.id > a.id
         WHERE ((a.ins03 = '024') = (b.ins03 = '024'))
           AND NOT (COALESCE(a.ins17, '') != '' AND COALESCE(b.ins17, '') != '' AND a.ins17 != b.ins17)
-          AND ((a.member_id != '' AND a.member_id = b.member_id)
-               OR ({ssn_ok} AND a.ssn = b.ssn)
-               OR (a.last_name != '' AND upper(a.last_name) = upper(b.last_name)
-                   AND upper(a.first_name) = upper(b.first_name) AND a.dob != '' AND a.dob = b.dob
+          AND ((a.member_id = b.member_id AND a.member_id != '')
+               OR (a.ssn = b.ssn AND {ssn_ok})
+               OR (a.dob = b.dob AND a.dob != '' AND upper(a.first_name) = upper(b.first_name)
+                   AND upper(a.last_name) = upper(b.last_name) AND a.last_name != ''
                    AND (COALESCE(a.gender, '') = '' OR COALESCE(b.gender, '') = '' OR a.gender = b.gender)))""")
     for r in rows:
         why = []
@@ -206,13 +206,14 @@ def dup05(ctx: Context) -> Iterator[Flag]:
       """Two different exchange member ids (REF*17) carry the same SSN, or the same name, date of birth and
       gender: probably one person with two applications.""",
       """Ask the exchange whether these are the same person. If so, one member id (and its policy) should
-      be cancelled or merged.""", scope="store")
+      be cancelled or merged.""")
 def dup07(ctx: Context) -> Iterator[Flag]:
     # persons are never merged across two member ids, so two persons sharing an SSN or a name and birth
-    # date while carrying different member ids are exactly the candidates
+    # date while carrying different member ids are exactly the candidates. The flag goes on the first row
+    # of the newer person, so only persons first seen in the imported rows need looking at.
     ssn_ok = VALID_SSN_SQL.format(c="p.ssn")
     pairs = ctx.q(f"""
-        WITH sp AS (SELECT DISTINCT person_id AS pid FROM ma WHERE person_id IS NOT NULL)
+        WITH sp AS (SELECT p.id AS pid FROM mm JOIN persons p ON p.id = mm.id)
         SELECT p.id AS a, q.id AS b, 'ssn' AS how FROM sp JOIN persons p ON p.id = sp.pid
         JOIN persons q ON q.ssn = p.ssn AND q.id != p.id
         WHERE COALESCE(p.member_id, '') != '' AND COALESCE(q.member_id, '') != '' AND p.member_id != q.member_id

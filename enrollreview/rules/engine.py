@@ -29,7 +29,7 @@ from sqlite_utils import Database
 
 from .. import settings as _settings
 from . import history
-from .base import HIOS_GLOB, REGISTRY, At, Context, Flag, Rule, chunks
+from .base import HIOS_GLOB, ISO_GLOB, REGISTRY, At, Context, Flag, Rule, chunks
 
 log = logging.getLogger("enrollreview.rules")
 
@@ -107,79 +107,73 @@ _FIN_COLS = {"PRE AMT 1": "pre1", "PRE AMT TOT": "pretot", "APTC AMT": "aptc", "
 
 
 def _prep_fin(ctx: Context) -> None:
-    """fin: one row per member row in scope and financial effective date, with the amounts in force on
+    """fin: one row per imported member row and financial effective date, with the amounts in force on
     that date (the latest value of each category whose DTP*007 is not after it). Columns: pre1, pretot,
-    aptc, totres, csr, ra (rating area text), oth (sum of the other payers of FIN-04), *_ord (the
-    REF ordinal of each value), *_raw (REF02 as sent), n_* (how many of each the member carries)."""
-    ctx.need("catname")
+    aptc, totres, csr (numbers), ra (rating area text), oth (sum of the other payers FIN-04 subtracts),
+    *_ord (the REF segment ordinal of each value). finp: per member, which categories it carries
+    (has_pre1, ...). fincat: the financial categories themselves (m, canon, value, amount, eff, ord, dord)."""
+    ctx.need("cats")
     ctx.x("DROP TABLE IF EXISTS temp.fincat")
     wanted = "('PRE AMT 1', 'PRE AMT TOT', 'APTC AMT', 'TOT RES AMT', 'CSR AMT', 'RATING AREA', 'OTH PAY AMT 1', " \
              "'OTH PAY AMT 2', 'TOT EMP RES AMT')"
     cols = ("c.value AS value, c.amount AS amount, COALESCE(NULLIF(c.date_from, ''), '') AS eff, "
             "c.ref_ordinal AS ord, c.dtp_ordinal AS dord, c.seq AS seq")
-    if ctx.q("SELECT 1 FROM catname WHERE name != canon LIMIT 1"):
-        ctx.x(f"""CREATE TEMP TABLE fincat AS SELECT c.member_id AS m, n.canon AS canon, {cols}
-                  FROM mm JOIN categories c ON c.member_id = mm.id
-                  JOIN catname n ON n.file_id = mm.file_id AND n.name = c.name WHERE n.canon IN {wanted}""")
-    else:  # every file uses the FFE names
-        ctx.x(f"""CREATE TEMP TABLE fincat AS SELECT c.member_id AS m, c.name AS canon, {cols}
-                  FROM mm JOIN categories c ON c.member_id = mm.id WHERE c.name IN {wanted}""")
+    ctx.x(f"""CREATE TEMP TABLE fincat AS SELECT c.m AS m, n.canon AS canon, {cols}
+              FROM cats c JOIN catname n ON n.file_id = c.file_id AND n.name = c.name WHERE n.canon IN {wanted}""")
     subtract: dict[int, set[str]] = {}
     for (fid,) in ctx.q("SELECT file_id FROM fset"):
         subtract[fid] = set(ctx.setting(fid, "responsibility_subtracts"))
-    cols = ", ".join(f"{c} {'TEXT' if c == 'ra' else 'REAL'}, {c}_ord INTEGER, {c}_raw TEXT, n_{c} INTEGER"
-                     for c in _FIN_COLS.values())
+    cols = ", ".join(f"{c} {'TEXT' if c == 'ra' else 'REAL'}, {c}_ord INTEGER" for c in _FIN_COLS.values())
     ctx.x("DROP TABLE IF EXISTS temp.fin")
     ctx.x(f"CREATE TEMP TABLE fin (member_row INTEGER, eff TEXT, file_id INTEGER, oth REAL, {cols})")
-    # Members with one effective date (nearly all): a plain pivot in SQL.
-    sel = ", ".join(
-        f"max(CASE WHEN canon = '{k}' THEN {'value' if c == 'ra' else 'amount'} END), "
-        f"max(CASE WHEN canon = '{k}' THEN ord END), max(CASE WHEN canon = '{k}' THEN value END), "
-        f"sum(canon = '{k}')" for k, c in _FIN_COLS.items())
-    ctx.x("DROP TABLE IF EXISTS temp.fin_multi")
-    ctx.x("CREATE TEMP TABLE fin_multi AS SELECT m FROM fincat GROUP BY m HAVING count(DISTINCT eff) > 1")
-    ctx.x(f"""INSERT INTO fin SELECT f.m, max(f.eff), mm.file_id, NULL, {sel}
-              FROM fincat f JOIN mm ON mm.id = f.m
-              WHERE f.m NOT IN (SELECT m FROM fin_multi) GROUP BY f.m""")
+    ctx.x("DROP TABLE IF EXISTS temp.finp")
+    # One pass: the pivot of members with a single effective date, and what every member carries.
+    sel = ", ".join(f"max(CASE WHEN canon = '{k}' THEN {'value' if c == 'ra' else 'amount'} END) AS v_{c}, "
+                    f"max(CASE WHEN canon = '{k}' THEN ord END) AS o_{c}" for k, c in _FIN_COLS.items())
+    pick = ", ".join(f"p.v_{c}, p.o_{c}" for c in _FIN_COLS.values())
+    has = ", ".join(f"max(canon = '{k}') AS has_{c}" for k, c in _FIN_COLS.items())
+    ctx.x(f"""CREATE TEMP TABLE finp AS SELECT m AS member_row, min(eff) AS e0, max(eff) AS e1, {has}, {sel}
+              FROM fincat GROUP BY m""")
+    ctx.x(f"""INSERT INTO fin SELECT p.member_row, p.e1, mm.file_id, NULL, {pick}
+              FROM finp p JOIN mm ON mm.id = p.member_row WHERE p.e0 = p.e1""")
+    multi_ids = [r[0] for r in ctx.q("SELECT member_row FROM finp WHERE e0 != e1")]
     # Other payers, per the sender's setting.
-    oth_rows = ctx.q("SELECT f.m, mm.file_id, f.canon, f.amount FROM fincat f JOIN mm ON mm.id = f.m "
-                     "WHERE f.canon IN ('OTH PAY AMT 1', 'OTH PAY AMT 2', 'TOT EMP RES AMT') "
-                     "AND f.m NOT IN (SELECT m FROM fin_multi)")
     oth: dict[int, float] = defaultdict(float)
-    for r in oth_rows:
+    for r in ctx.q("SELECT f.m, mm.file_id, f.canon, f.amount FROM fincat f JOIN mm ON mm.id = f.m "
+                   "WHERE f.canon IN ('OTH PAY AMT 1', 'OTH PAY AMT 2', 'TOT EMP RES AMT')"):
         if r["canon"] in subtract.get(r["file_id"], ()) and r["amount"] is not None:
             oth[r["m"]] += r["amount"]
-    ctx.conn.executemany("UPDATE fin SET oth = ? WHERE member_row = ?", [(v, k) for k, v in oth.items()])
+    if oth:
+        ctx.conn.executemany("UPDATE fin SET oth = ? WHERE member_row = ?", [(v, k) for k, v in oth.items()])
     # Members with several effective dates: the amounts in force on each date.
-    multi = ctx.q("SELECT f.*, mm.file_id FROM fincat f JOIN mm ON mm.id = f.m "
-                  "WHERE f.m IN (SELECT m FROM fin_multi) ORDER BY f.m, f.eff, f.seq")
     by_member: dict[int, list[Any]] = defaultdict(list)
-    for r in multi:
-        by_member[r["m"]].append(r)
+    for i in range(0, len(multi_ids), 500):
+        part = multi_ids[i:i + 500]
+        for r in ctx.q(f"SELECT f.*, mm.file_id FROM fincat f JOIN mm ON mm.id = f.m "
+                       f"WHERE f.m IN ({','.join('?' * len(part))}) ORDER BY f.m, f.eff, f.seq", part):
+            by_member[r["m"]].append(r)
     out = []
     for m, cats in by_member.items():
         fid = cats[0]["file_id"]
         for eff in sorted({c["eff"] for c in cats if c["eff"]}):
             cur: dict[str, Any] = {}
-            counts: dict[str, int] = defaultdict(int)
             other = 0.0
             for c in cats:
                 if c["eff"] and c["eff"] > eff:
                     continue
                 cur[c["canon"]] = c
-                counts[c["canon"]] += 1
             for k in ("OTH PAY AMT 1", "OTH PAY AMT 2", "TOT EMP RES AMT"):
                 if k in cur and k in subtract.get(fid, ()) and cur[k]["amount"] is not None:
                     other += cur[k]["amount"]
             row: list[Any] = [m, eff, fid, other or None]
             for k, c in _FIN_COLS.items():
                 v = cur.get(k)
-                row += [(v["value"] if c == "ra" else v["amount"]) if v else None, v["ord"] if v else None,
-                        v["value"] if v else None, counts.get(k, 0)]
+                row += [(v["value"] if c == "ra" else v["amount"]) if v else None, v["ord"] if v else None]
             out.append(row)
     if out:
         ctx.conn.executemany(f"INSERT INTO fin VALUES ({','.join('?' * len(out[0]))})", out)
     ctx.x("CREATE INDEX temp.idx_fin_member ON fin(member_row)")
+    ctx.x("CREATE UNIQUE INDEX temp.idx_finp_member ON finp(member_row)")
 
 
 MM_COLUMNS = ("id", "file_id", "transaction_id", "seq", "ins01", "ins02", "ins03", "ins04", "ins08", "ins17", "amrc",
@@ -187,6 +181,35 @@ MM_COLUMNS = ("id", "file_id", "transaction_id", "seq", "ins01", "ins02", "ins03
               "last_name", "first_name", "dob", "gender", "has_dmg", "ssn", "id_qual", "state", "zip", "phone", "email",
               "race", "phones", "mailing")
 FACT_COLUMNS = ("head_row", "group_key", "event", "eff_begin", "eff_end")
+
+
+def _prep_cats(ctx: Context) -> None:
+    """cats: the one pass over the imported members' 2750 categories. It keeps the financial ones (for
+    fin) and every odd one: a name outside the known vocabularies, a qualifier or value of an FFE name in
+    the wrong form, a date range or a date that is not a real date (DQ-05, DQ-08 read it)."""
+    from .. import settings as _settings
+    from .data_quality import _EXPECTED_QUAL
+
+    ctx.need("catname")
+
+    def lit(x: str) -> str:
+        return "'" + x.replace("'", "''") + "'"
+
+    mapped = [r[0] for r in ctx.q("SELECT DISTINCT name FROM catname")]
+    known = ", ".join(lit(n) for n in sorted(set(_settings.KNOWN_CATEGORIES) | set(mapped)))
+    quals = " OR ".join(f"(c.name = {lit(k)} AND c.ref_qual != '{v}')" for k, v in _EXPECTED_QUAL.items())
+    ctx.x("DROP TABLE IF EXISTS temp.cats")
+    ctx.x(f"""CREATE TEMP TABLE cats AS
+              SELECT c.member_id AS m, mm.file_id, c.name, c.ref_qual, c.value, c.amount, c.date_qual, c.date_from,
+                     c.date_to, c.ordinal, c.ref_ordinal, c.dtp_ordinal, c.seq
+              FROM mm JOIN categories c ON c.member_id = mm.id
+              WHERE c.name IN ({', '.join(lit(n) for n in mapped)}) OR c.name NOT IN ({known})
+                 OR (c.ref_qual != '' AND ({quals}))
+                 OR (c.name = 'SOURCE EXCHANGE ID' AND c.value NOT GLOB '[A-Z][A-Z]0')
+                 OR (c.name = 'REQUEST SUBMIT TIMESTAMP' AND NOT (length(c.value) IN (14, 16)
+                                                              AND c.value NOT GLOB '*[^0-9]*'))
+                 OR c.name IN ('APPLICATION ID AND ORIGIN', 'SEP REASON') OR c.date_qual = 'RD8'
+                 OR (c.date_from != '' AND c.date_from NOT GLOB '{ISO_GLOB}')""")
 
 
 def _prep_mm(ctx: Context) -> None:
@@ -211,13 +234,14 @@ def _prep_mm(ctx: Context) -> None:
 
 
 PREPARED: dict[str, Callable[[Context], None]] = {
-    "fset": _prep_fset, "catname": _prep_catname, "fin": _prep_fin, "ma": _prep_mm,
+    "fset": _prep_fset, "catname": _prep_catname, "cats": _prep_cats, "fin": _prep_fin, "ma": _prep_mm,
 }
 
 #: rules whose file-level flags look at every file of the sender (the others only at the imported file)
 WIDE_FILE_RULES = ("MISS-06",)
 
-_TEMP_TABLES = ("scope_m", "scope_f", "scope_rf", "knowncat", "fset", "catname", "fincat", "fin", "fin_multi", "ma",
+_TEMP_TABLES = ("scope_m", "scope_f", "scope_rf", "multi_groups", "fset", "catname", "cats", "fincat", "fin", "finp",
+                "ma",
                 "_newfp")
 
 

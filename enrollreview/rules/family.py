@@ -259,7 +259,8 @@ def fam12(ctx: Context) -> Iterator[Flag]:
     ctx.need("fin")
     rows = ctx.q(f"""
         WITH plan AS (SELECT c.member_id, min(c.plan_id) AS plan FROM mm JOIN coverages c ON c.member_id = mm.id
-                      WHERE c.plan_id GLOB '{HIOS_GLOB}' GROUP BY c.member_id),
+                      WHERE (mm.ins01 = 'Y' OR mm.head_row IS NULL) AND COALESCE(mm.state, '') != ''
+                        AND c.plan_id GLOB '{HIOS_GLOB}' GROUP BY c.member_id),
         ra AS (SELECT member_row, max(ra) AS ra FROM fin WHERE upper(ra) LIKE 'R-__%' GROUP BY member_row)
         SELECT m.id, upper(m.state) AS st, m.ins01, m.file_id, plan.plan, ra.ra, upper(h.state) AS hstate, h.id AS hid
         FROM mm m LEFT JOIN plan ON plan.member_id = m.id LEFT JOIN ra ON ra.member_row = m.id

@@ -47,6 +47,14 @@ VALID_TRIPLES: dict[tuple[str, str], set[str]] = {
 }
 
 
+def _spellings(a: str) -> set[str]:
+    return {a, a.replace("-", " - ")} if "-" in a else {a}
+
+
+_TRIPLE_VALUES = ", ".join(f"('{k3}', '{k4}', '{sp}')" for (k3, r4), amrcs in VALID_TRIPLES.items()
+                           for k4 in ((r4, "AI") if r4 == "" else (r4,)) for a in amrcs for sp in _spellings(a))
+
+
 def _segs_end() -> list[At]:
     return [At("DTP", qual="356", element="DTP03"), At("DTP", qual="357", element="DTP03"),
             At("DTP", qual="348", element="DTP03"), At("DTP", qual="349", element="DTP03")]
@@ -108,10 +116,13 @@ def mnt02(ctx: Context) -> Iterator[Flag]:
       """Ask the exchange what the transaction was meant to do (add, change, cancel, terminate, reinstate)
       and have it resent with the right codes.""")
 def mnt03(ctx: Context) -> Iterator[Flag]:
-    rows = ctx.q("""SELECT m.id, m.ins03, m.ins04, m.amrc, h.ins03 AS h03, h.ins04 AS h04, h.amrc AS hamrc
+    # SQL lets through only rows whose codes are not a valid combination exactly as spelled; Python then
+    # normalises the spelling (dashes, spaces) before deciding
+    rows = ctx.q(f"""SELECT m.id, m.ins03, m.ins04, m.amrc, h.ins03 AS h03, h.ins04 AS h04, h.amrc AS hamrc
                     FROM mm m JOIN fset f ON f.file_id = m.file_id
                     LEFT JOIN mm h ON h.id = m.head_row AND h.id != m.id
-                    WHERE f.exchange = 1 AND m.ins03 IN ('001', '021', '024', '025')""")
+                    WHERE f.exchange = 1 AND m.ins03 IN ('001', '021', '024', '025')
+                      AND (m.ins03, COALESCE(m.ins04, ''), upper(COALESCE(m.amrc, ''))) NOT IN (VALUES {_TRIPLE_VALUES})""")
 
     def valid(ins03: str, ins04: str | None, amrc: str | None) -> bool:
         ok = VALID_TRIPLES.get((ins03, _code(ins04)))
@@ -136,9 +147,20 @@ def mnt03(ctx: Context) -> Iterator[Flag]:
                              *([amrc[r["id"]]] if r["id"] in amrc else [])])
 
 
-#: enrollment groups of the imported rows that appear in more than one transaction (an index-only count)
-MULTI_TXN_GROUPS = """(SELECT x.g FROM (SELECT DISTINCT group_key AS g FROM mm WHERE group_key IS NOT NULL) x
-    WHERE (SELECT count(DISTINCT o.transaction_id) FROM member_facts o WHERE o.group_key = x.g) > 1)"""
+#: enrollment groups of the imported rows that appear in more than one transaction (see _multi_groups)
+MULTI_TXN_GROUPS = "(SELECT g FROM temp.multi_groups)"
+
+
+def _multi_groups(ctx: Context) -> None:
+    """temp.multi_groups: groups of the imported rows seen in more than one transaction: twice in the
+    imported files, or also in a transaction loaded before them (one index probe per group)."""
+    if ctx.q("SELECT 1 FROM sqlite_temp_master WHERE name = 'multi_groups'"):
+        return
+    first = ctx.q("SELECT min(transaction_id) AS t FROM mm")[0]["t"] or 0
+    ctx.x(f"""CREATE TEMP TABLE multi_groups AS
+              SELECT group_key AS g FROM mm WHERE group_key IS NOT NULL GROUP BY group_key
+              HAVING count(DISTINCT transaction_id) > 1
+                  OR EXISTS (SELECT 1 FROM member_facts o WHERE o.group_key = mm.group_key AND o.transaction_id < {first})""")
 
 
 def _ordered(ctx: Context, where: str, extra_cols: str = "") -> list[Any]:
@@ -157,6 +179,7 @@ def _ordered(ctx: Context, where: str, extra_cols: str = "") -> list[Any]:
       """Compare the two notices with the exchange. A later end date needs a reinstatement first; a
       duplicate notice needs no action beyond making sure it was processed once.""")
 def mnt04(ctx: Context) -> Iterator[Flag]:
+    _multi_groups(ctx)
     rows = _ordered(ctx, f"m.group_key IN {MULTI_TXN_GROUPS} AND m.ins03 IN ('024', '025')")
     seqs: dict[tuple[str, int], list[Any]] = defaultdict(list)
     for r in rows:
@@ -195,6 +218,7 @@ def mnt04(ctx: Context) -> Iterator[Flag]:
       """Ask the exchange whether the policy should be reinstated. Do not apply the change to an ended
       policy until then.""")
 def mnt05(ctx: Context) -> Iterator[Flag]:
+    _multi_groups(ctx)
     rows = _ordered(ctx, f"m.group_key IN {MULTI_TXN_GROUPS}")
     groups: dict[str, list[Any]] = defaultdict(list)
     for r in rows:
@@ -359,10 +383,9 @@ def mnt12(ctx: Context) -> Iterator[Flag]:
       """Ask the exchange to send the plan change as a termination of the old policy and a new enrollment
       (CIC), or confirm the plan on record.""")
 def mnt13(ctx: Context) -> Iterator[Flag]:
+    _multi_groups(ctx)
     rows = ctx.q(f"""
-        WITH gk AS (SELECT g FROM (SELECT DISTINCT m.group_key AS g FROM mm m
-                    WHERE m.policy_id != '' AND m.group_key IS NOT NULL) x
-                    WHERE (SELECT count(DISTINCT o.transaction_id) FROM member_facts o WHERE o.group_key = x.g) > 1),
+        WITH gk AS (SELECT g FROM temp.multi_groups WHERE g NOT LIKE '|%'),
         multi AS (SELECT f.group_key AS g, c.hd03 FROM gk JOIN member_facts f ON f.group_key = gk.g
                   JOIN coverages c ON c.member_id = f.id WHERE c.plan_id GLOB '{HIOS_GLOB}'
                   GROUP BY f.group_key, c.hd03 HAVING count(DISTINCT c.plan_id) > 1)

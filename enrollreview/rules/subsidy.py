@@ -8,7 +8,6 @@ are the source's own (setting `category_names`), compared within the money toler
 from __future__ import annotations
 
 import re
-from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any
 
@@ -33,13 +32,14 @@ def _ref(ordinal: int | None) -> list[dict[str, Any]]:
 def fin01(ctx: Context) -> Iterator[Flag]:
     ctx.need("fin")
     rows = ctx.q("""
-        SELECT m.id, m.ins01, max(x.n_pre1) AS n_pre1, max(x.n_pretot) AS n_pretot, max(x.n_aptc) AS n_aptc,
-               max(x.n_totres) AS n_totres, max(x.n_ra) AS n_ra
+        SELECT m.id, m.ins01, p.has_pre1 AS n_pre1, p.has_pretot AS n_pretot, p.has_aptc AS n_aptc,
+               p.has_totres AS n_totres, p.has_ra AS n_ra
         FROM mm m JOIN fset f ON f.file_id = m.file_id
         LEFT JOIN mm h ON h.id = m.head_row
-        LEFT JOIN fin x ON x.member_row = m.id
+        LEFT JOIN finp p ON p.member_row = m.id
         WHERE f.fin_vocab = 1 AND m.ins03 IN ('021', '001') AND COALESCE(h.ins03, m.ins03) IN ('021', '001')
-        GROUP BY m.id""")
+          AND (p.member_row IS NULL OR NOT p.has_pre1 OR (m.ins01 = 'Y' AND NOT (p.has_pretot AND p.has_aptc
+               AND p.has_totres AND p.has_ra)))""")
     for r in rows:
         need = REQUIRED_SUB if r["ins01"] == "Y" else {"pre1": "PRE AMT 1"}
         missing = [name for col, name in need.items() if not r[f"n_{col}"]]
@@ -56,12 +56,11 @@ def fin01(ctx: Context) -> Iterator[Flag]:
       exchange.""")
 def fin02(ctx: Context) -> Iterator[Flag]:
     ctx.need("fin")
-    for r in ctx.q("""SELECT x.member_row AS id, max(x.n_aptc) AS aptc, max(x.n_pretot) AS pretot,
-                             max(x.n_totres) AS totres, max(x.n_ra) AS ra, max(x.aptc_ord) AS aptc_ord,
-                             max(x.pretot_ord) AS pretot_ord, max(x.totres_ord) AS totres_ord, max(x.ra_ord) AS ra_ord
-                      FROM fin x JOIN mm m ON m.id = x.member_row
-                      WHERE (x.n_aptc OR x.n_pretot OR x.n_totres OR x.n_ra) AND m.ins01 != 'Y'
-                      GROUP BY x.member_row"""):
+    for r in ctx.q("""SELECT p.member_row AS id, p.has_aptc AS aptc, p.has_pretot AS pretot, p.has_totres AS totres,
+                             p.has_ra AS ra, p.o_aptc AS aptc_ord, p.o_pretot AS pretot_ord, p.o_totres AS totres_ord,
+                             p.o_ra AS ra_ord
+                      FROM finp p JOIN mm m ON m.id = p.member_row
+                      WHERE (p.has_aptc OR p.has_pretot OR p.has_totres OR p.has_ra) AND m.ins01 != 'Y'"""):
         names = [name for col, name in SUB_ONLY.items() if r[col]]
         yield Flag("FIN-02", f"{', '.join(names)} {'is' if len(names) == 1 else 'are'} sent on this dependant; "
                    "they belong on the subscriber only.", member_row=r["id"],
@@ -116,39 +115,46 @@ def fin04(ctx: Context) -> Iterator[Flag]:
       """Ask the exchange for the right member premiums or total; the bill is based on the total.""")
 def fin05(ctx: Context) -> Iterator[Flag]:
     ctx.need("fin")
-    rows = ctx.q("""
-        SELECT m.g, m.id, m.ins01, m.ins03, x.eff, x.pre1, x.pretot, x.pre1_ord, x.pretot_ord, f.tol,
-               (SELECT c.hd03 FROM coverages c WHERE c.member_id = m.id ORDER BY c.seq LIMIT 1) AS line
-        FROM mm m LEFT JOIN fin x ON x.member_row = m.id
-        JOIN fset f ON f.file_id = m.file_id
-        WHERE m.g IN (SELECT t2.g FROM mm t2 JOIN fin x2 ON x2.member_row = t2.id WHERE x2.pretot IS NOT NULL)
-        ORDER BY m.g, m.id, x.eff""")
-    groups: dict[str, list[Any]] = defaultdict(list)
-    for r in rows:
-        groups[r["g"]].append(r)
-    for rs in groups.values():
-        by_member: dict[int, list[Any]] = defaultdict(list)
-        for r in rs:
-            by_member[r["id"]].append(r)
-        subs = [r for r in rs if r["ins01"] == "Y" and r["pretot"] is not None]
-        active = {m: v for m, v in by_member.items() if v[0]["ins03"] != "024"}
-        if any(all(x["pre1"] is None for x in v) for v in active.values()):
-            continue  # a member without PRE AMT 1 is FIN-01's
-        for s in subs:
-            eff = s["eff"] or ""
+    # Households where every member has one effective date are summed in SQL (nearly all); the others in
+    # Python, picking for each member the PRE AMT 1 in force on the subscriber's date.
+    simple = ctx.q("""
+        WITH hh AS (
+            SELECT m.g, sum(x.pre1) AS total, sum(x.member_row IS NULL OR x.pre1 IS NULL) AS missing,
+                   sum(m.ins01 != 'Y' AND x.pre1 != 0) AS dep_nonzero, group_concat(m.id) AS ids,
+                   max(p.e0 != p.e1) AS multi
+            FROM mm m LEFT JOIN finp p ON p.member_row = m.id LEFT JOIN fin x ON x.member_row = m.id
+            WHERE m.ins03 != '024' AND m.g IN (SELECT s.g FROM mm s JOIN finp sp ON sp.member_row = s.id
+                                                WHERE s.ins01 = 'Y' AND sp.has_pretot)
+            GROUP BY m.g)
+        SELECT s.id, s.g, x.eff, x.pretot, x.pretot_ord, hh.total, hh.missing, hh.dep_nonzero, hh.ids, hh.multi, f.tol
+        FROM hh JOIN mm s ON s.g = hh.g AND s.ins01 = 'Y' JOIN fin x ON x.member_row = s.id AND x.pretot IS NOT NULL
+        JOIN fset f ON f.file_id = s.file_id
+        WHERE hh.missing = 0 AND (hh.multi OR abs(round(hh.total, 2) - x.pretot) > f.tol + 1e-7)""")
+    for r in simple:
+        ids = [int(i) for i in r["ids"].split(",")]
+        eff = r["eff"] or ""
+        if r["multi"]:
             parts = []
-            for v in active.values():
-                cands = [x for x in v if x["pre1"] is not None and (not x["eff"] or not eff or x["eff"] <= eff)]
-                pick = cands[-1] if cands else next(x for x in v if x["pre1"] is not None)
-                parts.append(pick)
-            total = round(sum(p["pre1"] for p in parts), 2)
-            dental = s["line"] == "DEN" and all(p["pre1"] == 0 for p in parts if p["id"] != s["id"])
-            if dental or abs(total - s["pretot"]) <= s["tol"] + 1e-7:
+            for mid in ids:
+                cands = ctx.q("SELECT member_row, eff, pre1, pre1_ord FROM fin WHERE member_row = ? AND pre1 IS NOT NULL "
+                              "ORDER BY eff", [mid])
+                ok = [c for c in cands if not c["eff"] or not eff or c["eff"] <= eff]
+                if cands:
+                    parts.append((ok or cands)[-1])
+            total = round(sum(c["pre1"] for c in parts), 2)
+            if abs(total - r["pretot"]) <= r["tol"] + 1e-7:
                 continue
-            yield Flag("FIN-05", f"The members' premiums (PRE AMT 1) add up to {money(total)} but the total premium "
-                       f"(PRE AMT TOT) is {money(s['pretot'])}" + (f" (effective {show_date(eff)})" if eff else "") + ".",
-                       member_row=s["id"], related=[p["id"] for p in parts], key=eff,
-                       segments=_ref(s["pretot_ord"]) + [x for p in parts for x in _ref(p["pre1_ord"])])
+            ords = [c["pre1_ord"] for c in parts]
+        else:
+            total = round(r["total"], 2)
+            ords = [o[0] for o in ctx.q(f"SELECT pre1_ord FROM fin WHERE member_row IN ({','.join('?' * len(ids))})",
+                                        ids)]
+        if r["dep_nonzero"] == 0 and ctx.q("SELECT 1 FROM coverages WHERE member_id = ? AND hd03 = 'DEN'", [r["id"]]):
+            continue   # family-rated dental: the dependants carry 0 and the subscriber the family premium
+        yield Flag("FIN-05", f"The members' premiums (PRE AMT 1) add up to {money(total)} but the total premium "
+                   f"(PRE AMT TOT) is {money(r['pretot'])}" + (f" (effective {show_date(eff)})" if eff else "") + ".",
+                   member_row=r["id"], related=ids, key=eff,
+                   segments=_ref(r["pretot_ord"]) + [x for o in ords for x in _ref(o)])
 
 
 CSR_VARIANTS = {"00": "non-exchange plan", "01": "exchange plan without cost-sharing reduction",
@@ -194,12 +200,16 @@ def fin07(ctx: Context) -> Iterator[Flag]:
     csr_files = {r[0] for r in ctx.q("""
         SELECT x.file_id FROM fin x JOIN mm m ON m.id = x.member_row
         JOIN coverages c ON c.member_id = m.id AND c.csr_variant IN ('02', '03', '04', '05', '06')
-        WHERE m.ins01 = 'Y' GROUP BY x.file_id HAVING 2 * sum(x.n_csr > 0) >= count(*)""")}
+        JOIN finp p ON p.member_row = m.id
+        WHERE m.ins01 = 'Y' GROUP BY x.file_id HAVING 2 * sum(p.has_csr) >= count(*)""")}
     rows = ctx.q("""
         SELECT m.id, m.file_id, x.eff, x.csr, x.aptc, x.csr_ord, x.aptc_ord, c.plan_id, c.csr_variant, c.ordinal
         FROM fin x JOIN mm m ON m.id = x.member_row
         JOIN coverages c ON c.member_id = m.id AND c.csr_variant != ''
-        WHERE m.ins01 = 'Y' AND c.plan_id NOT GLOB '*[^0-9A-Z]*' AND length(c.plan_id) = 16""")
+        WHERE m.ins01 = 'Y' AND c.plan_id NOT GLOB '*[^0-9A-Z]*' AND length(c.plan_id) = 16
+          AND ((c.csr_variant IN ('00', '01') AND x.csr > 0)
+               OR (c.csr_variant IN ('02', '04', '05', '06') AND COALESCE(x.csr, 0) = 0)
+               OR (c.csr_variant IN ('04', '05', '06') AND x.aptc = 0))""")
     for r in rows:
         v, csr = r["csr_variant"], r["csr"]
         seg = [{"ordinal": r["ordinal"], "element": None}, *_ref(r["csr_ord"])]
@@ -221,10 +231,14 @@ def fin07(ctx: Context) -> Iterator[Flag]:
 def fin08(ctx: Context) -> Iterator[Flag]:
     ctx.need("fin")
     rows = ctx.q("""
-        SELECT x.member_row AS id, x.ra, x.ra_ord, x.eff, m.state,
-               (SELECT c.plan_id FROM coverages c WHERE c.member_id = m.id AND length(c.plan_id) = 16
-                ORDER BY c.seq LIMIT 1) AS plan
-        FROM fin x JOIN mm m ON m.id = x.member_row WHERE x.ra IS NOT NULL""")
+        SELECT * FROM (
+            SELECT x.member_row AS id, x.ra, x.ra_ord, x.eff,
+                   (SELECT c.plan_id FROM coverages c WHERE c.member_id = x.member_row AND length(c.plan_id) = 16
+                    ORDER BY c.seq LIMIT 1) AS plan
+            FROM fin x WHERE x.ra IS NOT NULL)
+        WHERE upper(trim(ra)) NOT GLOB 'R-[A-Z][A-Z][0-9][0-9][0-9]'
+           OR CAST(substr(trim(ra), 6) AS INTEGER) NOT BETWEEN 1 AND 150
+           OR (plan IS NOT NULL AND substr(plan, 6, 2) GLOB '[A-Z][A-Z]' AND upper(substr(trim(ra), 3, 2)) != substr(plan, 6, 2))""")
     seen = set()
     for r in rows:
         ra = (r["ra"] or "").strip()
