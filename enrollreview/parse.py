@@ -84,23 +84,6 @@ def _json(v: Any) -> str:
     return json.dumps(v, separators=(",", ":"))
 
 
-def _resume(walker: Walker, job: ChunkJob) -> None:
-    """Tell a walker primed with the ISA and GS what came before this chunk in the file.
-
-    Priming with the ISA and GS left the walker with only their own control numbers; put back those
-    one walker over the whole file would have counted (for repeat and GE01/IEA01 count checks).
-    """
-    fn = getattr(walker, "resume", None)
-    if fn is not None:
-        fn(isa_ids=job.isa_ids, gs_ids=job.gs_ids, st_ids=job.st_ids)
-        return
-    walker._isa_ids = [*job.isa_ids, *walker._isa_ids]
-    walker._gs_ids = [*job.gs_ids, *walker._gs_ids]
-    walker._gs_count = len(walker._gs_ids)
-    walker._st_ids = list(job.st_ids)
-    walker._st_count = len(job.st_ids)
-
-
 def parse_chunk(job: ChunkJob, cancel: Callable[[], bool] | None = None,
                 progress: Callable[[int, int, int], None] | None = None) -> ChunkResult:
     """Parse one chunk. `progress(offset, segments, members)` is called every CANCEL_EVERY segments."""
@@ -151,7 +134,8 @@ def parse_chunk(job: ChunkJob, cancel: Callable[[], bool] | None = None,
     if job.prefix:
         for seg in job.prefix:
             builder.add(seg, walker.step(seg))
-        _resume(walker, job)
+        # What one walker over the whole file would have counted before this chunk.
+        walker.resume(isa_ids=job.isa_ids, gs_ids=job.gs_ids, st_ids=job.st_ids)
         walker.findings.clear()
         builder.envelope_lines.clear()
         primed_groups = len(builder.groups)

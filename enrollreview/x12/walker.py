@@ -683,9 +683,10 @@ class Walker:
         self._node: _Seg = c.ctl_isa
         # -- X12Reader state
         self._loops: list[tuple[str, str | None]] = []
-        self._isa_ids: list[str | None] = []
-        self._gs_ids: list[str | None] = []
-        self._st_ids: list[str | None] = []
+        # control numbers seen so far (sets: a file may hold 100,000 STs in one group)
+        self._isa_ids: set[str | None] = set()
+        self._gs_ids: set[str | None] = set()
+        self._st_ids: set[str | None] = set()
         self._gs_count = 0
         self._st_count = 0
         self._seg_count = 0
@@ -846,10 +847,10 @@ class Walker:
         carry something across the cut: segments between an SE and the next ST, and reader errors of
         a segment pyx12 could not place, which it hands to the next segment it can.
         """
-        self._isa_ids = [*isa_ids, *self._isa_ids]
-        self._gs_ids = [*gs_ids, *self._gs_ids]
-        self._gs_count = len(self._gs_ids)
-        self._st_ids = list(st_ids)
+        self._isa_ids.update(isa_ids)
+        self._gs_ids.update(gs_ids)
+        self._gs_count += len(gs_ids)
+        self._st_ids = set(st_ids)
         self._st_count = len(st_ids)
 
     def finish(self) -> None:
@@ -912,9 +913,9 @@ class Walker:
                     ("isa", "025", f"Interchange control number {icn} is used twice in this file", 0, sid)
                 )
             loops.append(("ISA", icn))
-            self._isa_ids.append(icn)
+            self._isa_ids.add(icn)
             self._gs_count = 0
-            self._gs_ids = []
+            self._gs_ids = set()
         elif sid == "GS":
             gcn = self._get(fields, 6)
             if gcn in self._gs_ids:
@@ -922,10 +923,10 @@ class Walker:
                     ("gs", "6", f"Group control number {gcn} is used twice in this interchange", 0, sid)
                 )
             self._gs_count += 1
-            self._gs_ids.append(gcn)
+            self._gs_ids.add(gcn)
             loops.append(("GS", gcn))
             self._st_count = 0
-            self._st_ids = []
+            self._st_ids = set()
         elif sid == "ST":
             self._hl_stack = []
             tcn = self._get(fields, 2)
@@ -934,7 +935,7 @@ class Walker:
                     ("st", "23", f"Transaction control number {tcn} is used twice in this group", 0, sid)
                 )
             self._st_count += 1
-            self._st_ids.append(tcn)
+            self._st_ids.add(tcn)
             loops.append(("ST", tcn))
             self._seg_count = 1
             self._hl_count = 0
