@@ -26,7 +26,8 @@ _DESCRIPTIONS = {
 def register(sub: Any, common: Any) -> None:
     p = sub.add_parser(
         "export", parents=[common], help="export the call-back list, the follow-up list or the summary",
-        description="Write a list for supervisors. " + " ".join(f"{k}: {v}." for k, v in _DESCRIPTIONS.items())
+        description="Write a list for supervisors. "
+        + " ".join(f"{k}: {v}." for k, v in _DESCRIPTIONS.items())
         + " SSNs are masked unless --show-ssn is given; every export is recorded in the audit trail and the "
         "file is readable by you only.")
     p.add_argument("kind", choices=KINDS, metavar="{" + ",".join(KINDS) + "}")
@@ -40,7 +41,8 @@ def register(sub: Any, common: Any) -> None:
                    "(name or id; repeatable)")
     p.add_argument("--from", dest="date_from", metavar="DATE", help="only flags raised on or after DATE")
     p.add_argument("--to", dest="date_to", metavar="DATE", help="only flags raised on or before DATE")
-    p.add_argument("--clerk", metavar="USER", help="only flags assigned to USER ('me', or 'none' for unassigned)")
+    p.add_argument("--clerk", metavar="USER",
+                   help="only flags assigned to USER ('me', or 'none' for unassigned)")
     p.add_argument("--include-resolved", action="store_true", help="include flags a later file resolved")
     p.add_argument("--show-ssn", action="store_true", help="write full SSNs (recorded in the audit trail)")
     p.set_defaults(func=cmd_export)
@@ -72,8 +74,8 @@ def build_filters(db: Any, args: Any) -> Filters:
         clerk = os_user() if clerk.lower() == "me" else ("" if clerk.lower() in ("none", "") else clerk)
     return Filters(statuses=statuses, categories=list(dict.fromkeys(args.category)),
                    severities=list(dict.fromkeys(args.severity)), file_ids=file_ids,
-                   date_from=_date(args.date_from, "--from"), date_to=_date(args.date_to, "--to"), clerk=clerk,
-                   include_resolved=args.include_resolved)
+                   date_from=_date(args.date_from, "--from"), date_to=_date(args.date_to, "--to"),
+                   clerk=clerk, include_resolved=args.include_resolved)
 
 
 def cmd_export(args: Any) -> int:

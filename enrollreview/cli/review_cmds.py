@@ -33,7 +33,8 @@ def register(sub: Any, common: Any) -> None:
     p.add_argument("--due", metavar="DATE", help="follow-up due date ('none' clears it)")
     p.add_argument("--reason", metavar="CODE", help="reason code ('none' clears it)")
     p.add_argument("--correct", nargs=2, metavar=("FIELD", "VALUE"),
-                   help=f"record a corrected value (fields: {', '.join(wf.CORRECTABLE_FIELDS)}); needs --source")
+                   help=f"record a corrected value (fields: {', '.join(wf.CORRECTABLE_FIELDS)}); "
+                   "needs --source")
     p.add_argument("--source", metavar="TEXT", help="where the corrected value comes from, e.g. 'exchange "
                    "ticket 1234'")
     p.set_defaults(func=cmd_review)
@@ -77,7 +78,8 @@ def _flag_id(text: str) -> int:
     if not t.isdigit():
         import argparse
 
-        raise argparse.ArgumentTypeError(f"{text!r} is not a flag id (a number as printed by `enrollreview flags`)")
+        raise argparse.ArgumentTypeError(f"{text!r} is not a flag id (a number as printed by "
+                                         "`enrollreview flags`)")
     return int(t)
 
 
@@ -109,8 +111,8 @@ def cmd_review(args: Any) -> int:
             if args.correct:
                 field, value = args.correct
                 for fid in args.flag_ids:
-                    corrections.append(wf.record_correction(db, flag_id=fid, field=field, corrected_value=value,
-                                                            source=args.source))
+                    corrections.append(wf.record_correction(db, flag_id=fid, field=field,
+                                                            corrected_value=value, source=args.source))
     except wf.ReviewError as e:
         raise CliError(str(e)) from None
     n = len(args.flag_ids)
@@ -155,7 +157,8 @@ def cmd_history(args: Any) -> int:
         record(db, "reveal_ssn", member_id=row, detail={"where": "cli history"})
     if args.format == "json":
         emit("json", [], [{
-            "member": {k: h["member"].get(k) for k in ("id", "member_id", "subscriber_id", "policy_id", "file_id")},
+            "member": {k: h["member"].get(k)
+                       for k in ("id", "member_id", "subscriber_id", "policy_id", "file_id")},
             "status": h["status"], "rows": h["rows"],
             "flags": [{k: f.get(k) for k in ("id", "rule", "category", "severity", "status", "assigned_to",
                                              "due_date", "reason_code", "message", "file", "resolved_at",
@@ -163,7 +166,8 @@ def cmd_history(args: Any) -> int:
             "corrections": [{k: c.get(k) for k in ("id", "flag_id", "field", "value_834", "corrected_value",
                                                    "source", "author", "created_at", "file")}
                             for c in h["corrections"]],
-            "notes": [{k: n.get(k) for k in ("id", "flag_id", "text", "author", "created_at")} for n in h["notes"]],
+            "notes": [{k: n.get(k) for k in ("id", "flag_id", "text", "author", "created_at")}
+                      for n in h["notes"]],
         }])
         return 0
     m = h["member"]

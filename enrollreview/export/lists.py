@@ -246,7 +246,8 @@ def callbacks(db: Database, filters: Filters | None = None, *, show_ssn: bool = 
         dues = [r[5] for r in g if r[5]]
         batch.append((max(r[7] for r in g), min(dues) if dues else None, min(r[6] for r in g),
                       st.rollup(r[3] for r in g),
-                      ", ".join(sorted({r[4] for r in g if r[4]})), _SEP.join(dict.fromkeys(r[2] for r in g))))
+                      ", ".join(sorted({r[4] for r in g if r[4]})),
+                      _SEP.join(dict.fromkeys(r[2] for r in g))))
 
     group: list[tuple[Any, ...]] = []
     for r in conn.execute(f"SELECT * FROM {flags_t} ORDER BY rowid"):
@@ -284,8 +285,8 @@ def callbacks(db: Database, filters: Filters | None = None, *, show_ssn: bool = 
                 opened_d = parse_iso_date(opened)
                 phone, others, email = split_contacts(phones)
                 yield (parse_iso_date(due), (today - opened_d).days if opened_d else None, st.label(status),
-                       assigned, _name(last, first), f"{phone}; {others}" if others else phone, email, mid or "",
-                       pid or "", plan or "", _ssn(ssn, show_ssn), reasons.replace(_SEP, "; "))
+                       assigned, _name(last, first), f"{phone}; {others}" if others else phone, email,
+                       mid or "", pid or "", plan or "", _ssn(ssn, show_ssn), reasons.replace(_SEP, "; "))
         finally:
             close()
 
@@ -354,8 +355,8 @@ def followups(db: Database, filters: Filters | None = None, *, show_ssn: bool = 
                     + (" AND c.file_id IN (" + ",".join("?" * len(f.file_ids)) + ")" if f.file_ids else ""))
     member_level_params = [v for _, v in c_date] + list(f.file_ids)
     sql_corr = f"""
-        SELECT 0 AS part, c.id AS sort_id, m.policy_id, m.member_id, m.subscriber_id, m.last_name, m.first_name,
-               m.ssn, c.field, c.value_834, c.corrected_value, c.source, g.rule, g.message,
+        SELECT 0 AS part, c.id AS sort_id, m.policy_id, m.member_id, m.subscriber_id, m.last_name,
+               m.first_name, m.ssn, c.field, c.value_834, c.corrected_value, c.source, g.rule, g.message,
                COALESCE(g.status, ''), fl.name, fl.received_at, NULL AS segs, g.id, c.author, c.created_at,
                NULL, NULL, NULL
         FROM corrections c LEFT JOIN flags g ON g.id = c.flag_id
@@ -401,8 +402,8 @@ def followups(db: Database, filters: Filters | None = None, *, show_ssn: bool = 
                 yield (pid or "", mid or "", sid or "", last or "", first or "", _ssn(ssn, show_ssn),
                        field_label(fname) if fname else "", mask_ssn(v834) if masked else (v834 or ""),
                        mask_ssn(corrected) if masked else (corrected or ""), source or "", rule or "",
-                       message or "", st.label(status) if status else "", file or "", parse_iso_date(received),
-                       seg_ref, flag_id, who or "", parse_iso_date(when))
+                       message or "", st.label(status) if status else "", file or "",
+                       parse_iso_date(received), seg_ref, flag_id, who or "", parse_iso_date(when))
         finally:
             close()
 
@@ -475,4 +476,5 @@ def summary(db: Database, filters: Filters | None = None, *, show_ssn: bool = Fa
     return ListData("summary", "Summary of flags", summary_columns(), len(out), iter(out))
 
 
-LISTS: dict[str, Callable[..., ListData]] = {"callbacks": callbacks, "followups": followups, "summary": summary}
+LISTS: dict[str, Callable[..., ListData]] = {"callbacks": callbacks, "followups": followups,
+                                             "summary": summary}

@@ -44,7 +44,8 @@ class ExportResult:
     audit_id: int
 
 
-def build_list(db: Database, kind: str, filters: Filters | None = None, *, show_ssn: bool = False) -> ListData:
+def build_list(db: Database, kind: str, filters: Filters | None = None, *,
+               show_ssn: bool = False) -> ListData:
     if kind not in LISTS:
         raise ExportError(f"unknown list {kind!r}; choose one of: {', '.join(KINDS)}")
     return LISTS[kind](db, filters, show_ssn=show_ssn)
@@ -82,8 +83,8 @@ def export(db: Database, kind: str, fmt: str, out: str | os.PathLike[str], *, fi
         if cancel is not None and cancel():
             raise Cancelled()
         fd = create_private(tmp)
-        about = [("List", data.title), ("Created (UTC)", utcnow()[:19].replace("T", " ")), ("Created by", who),
-                 ("Filters", filters.describe()), ("Rows", str(data.count)),
+        about = [("List", data.title), ("Created (UTC)", utcnow()[:19].replace("T", " ")),
+                 ("Created by", who), ("Filters", filters.describe()), ("Rows", str(data.count)),
                  ("SSNs", "shown in full (recorded in the audit trail)" if show_ssn else "masked")]
         if fmt == "csv":
             with os.fdopen(fd, "wb") as fh:
@@ -115,9 +116,11 @@ def export(db: Database, kind: str, fmt: str, out: str | os.PathLike[str], *, fi
     seconds = time.perf_counter() - started
     detail: dict[str, Any] = {"kind": kind, "format": fmt, "path": str(dest.resolve()), "rows": n,
                               "filters": filters.as_dict(), "show_ssn": show_ssn}
-    entries: list[tuple[str, int | None, int | None, dict[str, Any] | None]] = [("export", None, None, detail)]
+    entries: list[tuple[str, int | None, int | None, dict[str, Any] | None]] = [
+        ("export", None, None, detail)]
     if show_ssn:
-        entries.append(("reveal_ssn", None, None, {"where": f"{kind} export", "path": detail["path"], "rows": n}))
+        entries.append(("reveal_ssn", None, None,
+                        {"where": f"{kind} export", "path": detail["path"], "rows": n}))
     audit_id = record_many(db, entries, user=who)[0]
     if progress is not None:
         progress(n, n)

@@ -183,12 +183,13 @@ def verify_all(db: Database) -> VerifyResult:
                    else "row number out of sequence")
             return VerifyResult(n, AuditProblem(row["id"], why, row))
         if row["prev_hash"] != prev:
-            return VerifyResult(n, AuditProblem(row["id"], "does not follow the previous row (a row before it "
-                                                "was removed or replaced)", row))
+            why = "does not follow the previous row (a row before it was removed or replaced)"
+            return VerifyResult(n, AuditProblem(row["id"], why, row))
         h = row_hash(prev, row["id"], row["at"], row["os_user"], row["action"], row["flag_id"],
                      row["member_id"], row["detail"])
         if h != row["hash"]:
-            return VerifyResult(n, AuditProblem(row["id"], "its content was changed after it was written", row))
+            why = "its content was changed after it was written"
+            return VerifyResult(n, AuditProblem(row["id"], why, row))
         prev = row["hash"]
         expected_id += 1
     return VerifyResult(n, None)
@@ -245,8 +246,8 @@ def describe(row: dict[str, Any]) -> str:
     if a == "note":
         return f"note: {d.get('text', '')}"
     if a == "correction":
-        return (f"{d.get('field')}: {d.get('value_834') or '(empty)'} -> {d.get('corrected_value') or '(empty)'}"
-                f" ({d.get('source')})")
+        old, new = d.get("value_834") or "(empty)", d.get("corrected_value") or "(empty)"
+        return f"{d.get('field')}: {old} -> {new} ({d.get('source')})"
     if a == "resolved_by_file":
         return f"resolved by file {d.get('file')}"
     if a == "reopened_by_file":

@@ -47,7 +47,8 @@ def member_rows(db: Database, member_row: int) -> list[int]:
         conds.append("(member_id IS NULL AND subscriber_id = ? AND upper(COALESCE(first_name, '')) = ? "
                      "AND COALESCE(dob, '') = ?)")
         params += [m["subscriber_id"], (m.get("first_name") or "").upper(), m.get("dob") or ""]
-    return [r[0] for r in db.execute(f"SELECT id FROM members WHERE {' OR '.join(conds)} ORDER BY id", params)]
+    sql = f"SELECT id FROM members WHERE {' OR '.join(conds)} ORDER BY id"
+    return [r[0] for r in db.execute(sql, params)]
 
 
 def _in(ids: list[int]) -> str:
@@ -57,7 +58,8 @@ def _in(ids: list[int]) -> str:
 def member_flags(db: Database, rows: list[int]) -> list[dict[str, Any]]:
     return _rows(db, f"""
         SELECT g.*, rf.name AS resolved_by_file, src.name AS file
-        FROM flags g LEFT JOIN files rf ON rf.id = g.resolved_by_file_id LEFT JOIN files src ON src.id = g.file_id
+        FROM flags g LEFT JOIN files rf ON rf.id = g.resolved_by_file_id
+        LEFT JOIN files src ON src.id = g.file_id
         WHERE g.member_id IN ({_in(rows)})
         ORDER BY g.resolved_at IS NOT NULL, g.id""", rows)
 
@@ -105,8 +107,8 @@ def timeline(history: dict[str, Any]) -> list[dict[str, Any]]:
         out.append({"at": n["created_at"], "author": n["author"], "kind": "note", "flag_id": n["flag_id"],
                     "text": n["text"]})
     for c in history["corrections"]:
-        out.append({"at": c["created_at"], "author": c["author"], "kind": "correction", "flag_id": c["flag_id"],
-                    "text": f"{c['label']}: {c['value_834'] or '(empty)'} -> {c['corrected_value'] or '(empty)'}"
-                            f" ({c['source']})"})
+        old, new = c["value_834"] or "(empty)", c["corrected_value"] or "(empty)"
+        out.append({"at": c["created_at"], "author": c["author"], "kind": "correction",
+                    "flag_id": c["flag_id"], "text": f"{c['label']}: {old} -> {new} ({c['source']})"})
     out.sort(key=lambda r: r["at"])
     return out

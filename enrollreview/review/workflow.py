@@ -281,8 +281,8 @@ def _insert_note(db: Database, text: str, flag_id: int | None, member_row: int |
     nid = db.execute(
         "INSERT INTO notes (flag_id, member_id, member_key, person_id, created_at, author, text) "
         "VALUES (?,?,?,?,?,?,?)",
-        [flag_id, member_row, member_key(m), person_id if person_id is not None else (m or {}).get("person_id"),
-         now, who, text]).lastrowid
+        [flag_id, member_row, member_key(m),
+         person_id if person_id is not None else (m or {}).get("person_id"), now, who, text]).lastrowid
     return ("note", flag_id, member_row, {"note": nid, "text": text})
 
 
@@ -316,13 +316,13 @@ def value_in_834(db: Database, member_row: int | None, fieldname: str) -> str | 
     cov_cols = {"plan_id": "plan_id", "coverage_begin": "begin", "coverage_end": '"end"',
                 "csr_variant": "csr_variant"}
     if fieldname in cov_cols:
-        r = db.execute(f"SELECT {cov_cols[fieldname]} FROM coverages WHERE member_id = ? ORDER BY seq LIMIT 1",
-                       [member_row]).fetchone()
+        r = db.execute(f"SELECT {cov_cols[fieldname]} FROM coverages WHERE member_id = ? "
+                       "ORDER BY seq LIMIT 1", [member_row]).fetchone()
         return r[0] if r else None
     cat_names = {"aptc": "APTC AMT", "premium": "PRE AMT TOT", "responsible_amount": "TOT RES AMT"}
     if fieldname in cat_names:
-        r = db.execute("SELECT value FROM categories WHERE member_id = ? AND upper(name) = ? ORDER BY seq DESC "
-                       "LIMIT 1", [member_row, cat_names[fieldname]]).fetchone()
+        r = db.execute("SELECT value FROM categories WHERE member_id = ? AND upper(name) = ? "
+                       "ORDER BY seq DESC LIMIT 1", [member_row, cat_names[fieldname]]).fetchone()
         return r[0] if r else None
     return None
 
@@ -359,7 +359,8 @@ def record_correction(db: Database, *, field: str, corrected_value: str | None, 
             "value_834, corrected_value, source, created_at, author) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
             [flag_id, member_id, member_key(m), (m or {}).get("person_id") or (f or {}).get("person_id"),
              (m or {}).get("policy_id") or (f or {}).get("policy_id"),
-             (m or {}).get("file_id") or (f or {}).get("file_id"), fieldname, old, new, src, now, who]).lastrowid
+             (m or {}).get("file_id") or (f or {}).get("file_id"), fieldname, old, new, src, now,
+             who]).lastrowid
         shown_old, shown_new = (mask_ssn(old), mask_ssn(new)) if is_ssn_field(fieldname) else (old, new)
         record_many(db, [("correction", flag_id, member_id,
                           {"correction": cid, "field": fieldname, "value_834": shown_old,
@@ -382,8 +383,8 @@ class UndoResult:
 
 def last_batch(db: Database, user: str | None = None) -> dict[str, Any] | None:
     who = user or os_user()
-    cur = db.execute("SELECT id, created_at, action, before, after FROM review_batches WHERE undone_at IS NULL "
-                     "AND author = ? ORDER BY id DESC LIMIT 1", [who])
+    cur = db.execute("SELECT id, created_at, action, before, after FROM review_batches "
+                     "WHERE undone_at IS NULL AND author = ? ORDER BY id DESC LIMIT 1", [who])
     values = cur.fetchone()
     if values is None:
         return None
@@ -405,7 +406,8 @@ def undo(db: Database, batch_id: int | None = None, *, user: str | None = None) 
             if b is None:
                 raise ReviewError("there is nothing to undo")
             batch_id = int(b["id"])
-        row = db.execute("SELECT before, after, undone_at FROM review_batches WHERE id = ?", [batch_id]).fetchone()
+        row = db.execute("SELECT before, after, undone_at FROM review_batches WHERE id = ?",
+                         [batch_id]).fetchone()
         if row is None:
             raise ReviewError(f"no change batch {batch_id}")
         if row[2]:
@@ -426,10 +428,11 @@ def undo(db: Database, batch_id: int | None = None, *, user: str | None = None) 
             extra = ", status_changed_at = ?" if "status" in old else ""
             db.execute(f"UPDATE flags SET {sets}{extra} WHERE id = ?",
                        [*old.values(), *([now] if "status" in old else []), f["id"]])
-            entries.append(("undo", f["id"], f["member_id"],
-                            {"batch": batch_id, "restored": {c: {"from": f[c], "to": v} for c, v in old.items()}}))
+            restored_cols = {c: {"from": f[c], "to": v} for c, v in old.items()}
+            entries.append(("undo", f["id"], f["member_id"], {"batch": batch_id, "restored": restored_cols}))
             restored += 1
-        db.execute("UPDATE review_batches SET undone_at = ?, undone_by = ? WHERE id = ?", [now, who, batch_id])
+        db.execute("UPDATE review_batches SET undone_at = ?, undone_by = ? WHERE id = ?",
+                   [now, who, batch_id])
         record_many(db, entries, user=who)
     log.info("undo of batch %s: %d restored, %d skipped", batch_id, restored, len(skipped))
     return UndoResult(batch_id, restored, skipped)

@@ -121,7 +121,8 @@ class AuditModel(QAbstractTableModel):
     def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self.HEADERS)
 
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+    def headerData(self, section: int, orientation: Qt.Orientation,
+                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
             return self.HEADERS[section]
         return None
@@ -183,7 +184,8 @@ class AuditView(QWidget):
         self.user.setAccessibleName("Account")
         self.user.editingFinished.connect(self._on_filter)
         self.check = QPushButton("Check the trail")
-        self.check.setToolTip("Recompute the hash chain: finds any row changed or removed outside enrollreview")
+        self.check.setToolTip("Recompute the hash chain: finds any row changed or removed outside "
+                              "enrollreview")
         self.check.clicked.connect(self.verify)
         self.result = QLabel()
         self.result.setObjectName("auditResult")
@@ -221,13 +223,14 @@ class AuditView(QWidget):
     def verify(self) -> bool:
         r = verify_all(self.db)
         if r.ok:
-            self.result.setText(f"\u2714 Audit trail intact: {r.rows:,} rows checked, none changed or removed.")
+            self.result.setText(f"\u2714 Audit trail intact: {r.rows:,} rows checked, none changed or "
+                                "removed.")
             self.result.setStyleSheet("")
         else:
             p = r.problem
             assert p is not None
-            self.result.setText(f"\u26a0 Audit trail ALTERED at row {p.id}: {p.reason}. Tell your supervisor; "
-                                "the database was edited outside enrollreview.")
+            self.result.setText(f"\u26a0 Audit trail ALTERED at row {p.id}: {p.reason}. Tell your "
+                                "supervisor; the database was edited outside enrollreview.")
             self.result.setStyleSheet("font-weight: bold;")
         self.result.show()
         self.verified.emit(r.ok)
@@ -244,8 +247,8 @@ class AuditDialog(QDialog):
         self.resize(900, 560)
         self.view = AuditView(db, self)
         lay = QVBoxLayout(self)
-        lay.addWidget(QLabel("Every status change, assignment, note, correction, export and SSN reveal, newest "
-                             "first. Rows cannot be changed or deleted."))
+        lay.addWidget(QLabel("Every status change, assignment, note, correction, export and SSN reveal, "
+                             "newest first. Rows cannot be changed or deleted."))
         lay.addWidget(self.view, 1)
 
 

@@ -48,8 +48,10 @@ log = logging.getLogger("enrollreview.ui")
 
 KIND_LABELS = {"callbacks": "Call-back list", "followups": "Follow-up list for the exchange",
                "summary": "Summary of flags per file"}
-FORMAT_LABELS = {"xlsx": "Excel workbook (.xlsx)", "csv": "CSV, UTF-8 (.csv)", "pdf": "PDF for printing (.pdf)"}
-DEFAULT_STATUSES = {"callbacks": CALLBACK_DEFAULT_STATUSES, "followups": FOLLOWUP_DEFAULT_STATUSES, "summary": []}
+FORMAT_LABELS = {"xlsx": "Excel workbook (.xlsx)", "csv": "CSV, UTF-8 (.csv)",
+                 "pdf": "PDF for printing (.pdf)"}
+DEFAULT_STATUSES = {"callbacks": CALLBACK_DEFAULT_STATUSES, "followups": FOLLOWUP_DEFAULT_STATUSES,
+                    "summary": []}
 
 
 class ExportWorker(QObject):
@@ -202,8 +204,8 @@ class ExportDialog(QDialog):
 
         lay = QVBoxLayout(self)
         lay.addLayout(form)
-        lay.addWidget(QLabel("SSNs are masked (***-**-1234) unless you tick the box above. The file is readable by "
-                             "you only; every export is recorded in the audit trail."))
+        lay.addWidget(QLabel("SSNs are masked (***-**-1234) unless you tick the box above. The file is "
+                             "readable by you only; every export is recorded in the audit trail."))
         lay.addWidget(self.progress)
         lay.addWidget(self.message)
         lay.addWidget(self.buttons)
@@ -242,7 +244,8 @@ class ExportDialog(QDialog):
     @Slot()
     def choose_path(self) -> None:
         fmt = self.fmt.currentData()
-        path, _ = QFileDialog.getSaveFileName(self, "Export to", self.path.text(), f"{FORMAT_LABELS[fmt]} (*.{fmt})")
+        path, _ = QFileDialog.getSaveFileName(self, "Export to", self.path.text(),
+                                              f"{FORMAT_LABELS[fmt]} (*.{fmt})")
         if path:
             if not path.lower().endswith("." + fmt):
                 path += "." + fmt
@@ -257,7 +260,8 @@ class ExportDialog(QDialog):
         clerk = self.clerk.itemData(i) if i >= 0 else (typed or None)  # a listed choice, or a typed account
         return Filters(statuses=statuses, categories=[cat] if cat else [], severities=[sev] if sev else [],
                        file_ids=[fid] if fid is not None else [],
-                       date_from=self.date_from.date().toString("yyyy-MM-dd") if self.from_on.isChecked() else None,
+                       date_from=(self.date_from.date().toString("yyyy-MM-dd") if self.from_on.isChecked()
+                                  else None),
                        date_to=self.date_to.date().toString("yyyy-MM-dd") if self.to_on.isChecked() else None,
                        clerk=clerk, include_resolved=self.include_resolved.isChecked())
 

@@ -1,8 +1,8 @@
 """A printable PDF of an export list through Qt's own PDF writer (QPdfWriter + QTextDocument).
 
 Called by enrollreview.export.run only when a PDF is asked for (lazy import), so the core never loads
-Qt otherwise. Works without a display: when no Qt application exists yet (the command line), a
-QGuiApplication on the offscreen platform is created for the fonts.
+Qt otherwise. Works without a display: when no Qt application exists yet (the command line), one
+on the offscreen platform is created for the fonts.
 """
 
 from __future__ import annotations
@@ -14,8 +14,9 @@ from typing import Any
 
 from PySide6.QtCore import QMarginsF
 from PySide6.QtGui import QGuiApplication, QPageLayout, QPageSize, QPdfWriter, QTextDocument
+from PySide6.QtWidgets import QApplication
 
-_app: QGuiApplication | None = None
+_app: QApplication | None = None
 
 #: how the call-back list's columns are merged into printable cells: (header, [column keys], width %)
 CALLBACK_LAYOUT: list[tuple[str, list[str], int]] = [
@@ -29,13 +30,17 @@ CALLBACK_LAYOUT: list[tuple[str, list[str], int]] = [
 
 
 def ensure_app() -> QGuiApplication:
-    """The running Qt application, or an offscreen one made for printing."""
+    """The running Qt application, or an offscreen one made for printing.
+
+    A QApplication (not just a QGuiApplication), so that widgets can still be made later in the same
+    process (the test suite does).
+    """
     global _app
     inst = QGuiApplication.instance()
     if inst is not None:
         return inst  # type: ignore[return-value]
     # No window is ever shown from here (the command line), so render offscreen whatever the session.
-    _app = QGuiApplication(["enrollreview", "-platform", "offscreen"])
+    _app = QApplication(["enrollreview", "-platform", "offscreen"])
     return _app
 
 
@@ -62,7 +67,7 @@ def _cell(parts: list[tuple[str, str]], key_order: list[str], kinds_of: dict[str
         elif k == "phones":
             out.extend(f"<span style='white-space: nowrap'>{html.escape(p)}</span>" for p in v.split("; "))
         elif kinds_of.get(k) == "date" or k in ("plan", "policy_id", "member_id"):
-            label = {"dob": "born ", "policy_id": "policy ", "plan": "plan ", "member_id": "member "}.get(k, "")
+            label = {"policy_id": "policy ", "plan": "plan ", "member_id": "member "}.get(k, "")
             out.append(f"{label}<span style='white-space: nowrap'>{html.escape(v)}</span>")
         elif k == "days_open":
             out.append(f"{html.escape(v)} days open")
@@ -95,7 +100,8 @@ def build_html(title: str, meta: Sequence[str], columns: Sequence[Any], rows: It
         "</style></head><body>",
         f"<h1>{html.escape(title)}</h1>",
         *(f"<p class='meta'>{html.escape(m)}</p>" for m in meta),
-        "<br><table width='100%' border='1' cellspacing='0' cellpadding='3' style='border-collapse: collapse;'>"
+        "<br><table width='100%' border='1' cellspacing='0' cellpadding='3' "
+        "style='border-collapse: collapse;'>"
         "<thead><tr>",
         *(f"<th width='{w}%'>{html.escape(h)}</th>" for h, _ks, w in layout),
         "</tr></thead><tbody>",
@@ -103,7 +109,8 @@ def build_html(title: str, meta: Sequence[str], columns: Sequence[Any], rows: It
     n = 0
     for row in rows:
         parts = [(k, _text(v, kinds[k])) for k, v in zip(keys, row, strict=True)]
-        chunks.append("<tr>" + "".join(f"<td>{_cell(parts, ks, kinds)}</td>" for _h, ks, _w in layout) + "</tr>")
+        cells = "".join(f"<td>{_cell(parts, ks, kinds)}</td>" for _h, ks, _w in layout)
+        chunks.append(f"<tr>{cells}</tr>")
         n += 1
         if n % 200 == 0:
             if cancel is not None and cancel():
@@ -127,8 +134,9 @@ def write_table_pdf(path: str, title: str, meta: Sequence[str], columns: Sequenc
     writer.setTitle(title)
     writer.setCreator("enrollreview")
     writer.setResolution(300)
-    writer.setPageLayout(QPageLayout(QPageSize(QPageSize.PageSizeId.Letter), QPageLayout.Orientation.Landscape,
-                                     QMarginsF(12, 12, 12, 12), QPageLayout.Unit.Millimeter))
+    writer.setPageLayout(QPageLayout(QPageSize(QPageSize.PageSizeId.Letter),
+                                     QPageLayout.Orientation.Landscape, QMarginsF(12, 12, 12, 12),
+                                     QPageLayout.Unit.Millimeter))
     doc = QTextDocument()
     doc.setHtml(text)
     doc.print_(writer)

@@ -233,7 +233,8 @@ class ReviewPanel(QWidget):
 
     def _show_ssn(self) -> None:
         ssn = (self.member or {}).get("ssn")
-        self.ssn_label.setText(f"SSN {format_ssn(ssn) if self.ssn_revealed else mask_ssn(ssn)}" if ssn else "")
+        shown = format_ssn(ssn) if self.ssn_revealed else mask_ssn(ssn)
+        self.ssn_label.setText(f"SSN {shown}" if ssn else "")
         self.reveal_btn.setVisible(bool(ssn))
         self.reveal_btn.setEnabled(bool(ssn) and not self.ssn_revealed)
 
@@ -276,7 +277,8 @@ class ReviewPanel(QWidget):
                 when = _dt.datetime.fromisoformat(when).astimezone().strftime("%Y-%m-%d %H:%M")
             except ValueError:
                 pass
-            QTreeWidgetItem(self.history, [when, it["author"], it["kind"], str(it["flag_id"] or ""), it["text"]])
+            QTreeWidgetItem(self.history,
+                            [when, it["author"], it["kind"], str(it["flag_id"] or ""), it["text"]])
 
     def _set_enabled(self) -> None:
         has_member = self.member is not None
@@ -395,7 +397,8 @@ class BulkActionBar(QWidget):
 
     changed = Signal()
 
-    def __init__(self, db: Database, selected: Callable[[], list[int]], parent: QWidget | None = None) -> None:
+    def __init__(self, db: Database, selected: Callable[[], list[int]],
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("bulkActions")
         self.db = db
