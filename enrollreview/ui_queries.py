@@ -108,12 +108,17 @@ def queue_keys(db: Database, flt: QueueFilter, sort: str = "severity", descendin
         sql = (f"SELECT COALESCE(f.member_id, -f.id) AS k FROM flags f "
                f"LEFT JOIN members m ON m.id = f.member_id LEFT JOIN files fi ON fi.id = f.file_id "
                f"WHERE {where} GROUP BY k ORDER BY {expr} {direction}, MIN(f.id)")
+        return _int_column(db, sql, params)
     else:
         expr = FLAG_SORT.get(sort, FLAG_SORT["severity"])
         joins = ""
         if need_members or any(t in expr for t in ("m.", "fi.")):
             joins = " LEFT JOIN members m ON m.id = f.member_id LEFT JOIN files fi ON fi.id = f.file_id"
         sql = f"SELECT f.id FROM flags f{joins} WHERE {where} ORDER BY {expr} {direction}, f.id {direction}"
+    return _int_column(db, sql, params)
+
+
+def _int_column(db: Database, sql: str, params: list[Any]) -> list[int]:
     return [r[0] for r in db.execute(sql, params).fetchall()]
 
 
@@ -206,8 +211,9 @@ def files_overview(db: Database) -> list[dict[str, Any]]:
             "GROUP BY f.file_id, f.category").fetchall():
         per_cat.setdefault(fid, {})[cat] = n
     flagged = dict(db.execute(
-        f"SELECT m.file_id, COUNT(DISTINCT f.member_id) FROM flags f JOIN members m ON m.id = f.member_id "
-        f"WHERE {OPEN_SQL} AND f.severity IN ('error', 'warning') GROUP BY m.file_id").fetchall())
+        f"SELECT f.file_id, COUNT(DISTINCT f.member_id) FROM flags f "
+        f"WHERE {OPEN_SQL} AND f.severity IN ('error', 'warning') AND f.member_id IS NOT NULL "
+        f"GROUP BY f.file_id").fetchall())
     for f in files:
         cats = per_cat.get(f["id"], {})
         f["by_category"] = {c: cats.get(c, 0) for c in CATEGORIES}
@@ -521,23 +527,29 @@ def family(db: Database, m: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def duplicate_rows(db: Database, m: dict[str, Any]) -> list[int]:
-    """Member rows named as the other copy by the member's duplicate flags (open or not)."""
+    """Member rows named as the other copy by duplicate flags on this member, or on a possible copy
+    (same member id, subscriber id or policy id) that names this member."""
     out: list[int] = []
-    for f in db.execute("SELECT related FROM flags WHERE member_id = ? AND category = 'duplicate' ORDER BY id",
-                        [m["id"]]).fetchall():
-        for r in parse_refs(f[0]):
-            try:
-                rid = int(r)
-            except (TypeError, ValueError):
-                continue
-            if rid != m["id"] and rid not in out:
-                out.append(rid)
-    # Flags raised on the other copy that point back at this member.
-    for (mid,) in db.execute("SELECT member_id FROM flags WHERE category = 'duplicate' AND member_id IS NOT NULL "
-                             "AND member_id <> ? AND EXISTS (SELECT 1 FROM json_each(flags.related) "
-                             "WHERE json_each.value = ?) ORDER BY id", [m["id"], m["id"]]).fetchall():
-        if mid not in out:
-            out.append(mid)
+
+    def take(related: Any, owner: int) -> None:
+        refs = [int(r) for r in parse_refs(related) if str(r).lstrip("-").isdigit()]
+        if owner == m["id"]:
+            out.extend(r for r in refs if r != m["id"] and r not in out)
+        elif m["id"] in refs and owner not in out:
+            out.append(owner)
+
+    for related, owner in db.execute("SELECT related, member_id FROM flags WHERE member_id = ? AND "
+                                     "category = 'duplicate' ORDER BY id", [m["id"]]).fetchall():
+        take(related, owner)
+    keys = [("member_id", m.get("member_id")), ("subscriber_id", m.get("subscriber_id")),
+            ("policy_id", m.get("policy_id"))]
+    cond = " OR ".join(f"x.{k} = ?" for k, v in keys if v)
+    if cond:
+        for related, owner in db.execute(
+                f"SELECT f.related, f.member_id FROM members x JOIN flags f ON f.member_id = x.id "
+                f"WHERE ({cond}) AND x.id <> ? AND f.category = 'duplicate' ORDER BY f.id",
+                [v for _k, v in keys if v] + [m["id"]]).fetchall():
+            take(related, owner)
     return out
 
 

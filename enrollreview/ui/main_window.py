@@ -153,6 +153,8 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.queue, "Review queue")
         self.tabs.addTab(self.files, "Files and error rates")
         self.tabs.addTab(self.search, style.icon("search"), "Search members")
+        self._files_stale = True
+        self.tabs.currentChanged.connect(self._on_tab_changed)
         self.member_view = MemberView(db)
         self.member_view.backRequested.connect(self.go_back)
         self.member_view.stepRequested.connect(self.step_item)
@@ -332,14 +334,28 @@ class MainWindow(QMainWindow):
         """Re-read everything from the store (start-up and after an import)."""
         self.queue.refresh_choices()
         self.queue.reload()
-        self.files.reload()
+        self._files_stale = True
+        if self.tabs.currentWidget() is self.files:   # otherwise when the Files tab is shown
+            self._reload_files()
         summary = uq.store_summary(self.db)
         self.demo_banner.setVisible(self.demo_mode or summary["has_demo"])
         self._update_counts(summary)
 
+    def _reload_files(self) -> None:
+        self._files_stale = False
+        self.files.reload()
+
+    @Slot(int)
+    def _on_tab_changed(self, _index: int) -> None:
+        if self.tabs.currentWidget() is self.files and self._files_stale:
+            self._reload_files()
+
     def _update_counts(self, summary: dict[str, Any] | None = None) -> None:
         s = summary or uq.store_summary(self.db)
-        n = uq.count_open_flags(self.db)
+        flt = self.queue.model.filter
+        default = (flt.status == "open" and not flt.category and not flt.severity and flt.file_id is None
+                   and not flt.text.strip())
+        n = self.queue.model.total() if default else uq.count_open_flags(self.db)
         self.counts.setText(f"{n:,} open flags \u00b7 {s['members']:,} members \u00b7 {s['files']:,} files")
         self.counts.setToolTip(f"Store: {self.db_path}")
 

@@ -238,8 +238,8 @@ class QueueModel(QAbstractTableModel):
             return
         key = self.columns[column].key
         desc = order == Qt.SortOrder.DescendingOrder
-        if key == self.sort_key and desc == self.descending and self._keys:
-            return
+        if key == self.sort_key and desc == self.descending:
+            return   # already in this order (the view calls sort() when sorting is switched on)
         self.sort_key, self.descending = key, desc
         self.reload()
 

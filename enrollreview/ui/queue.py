@@ -94,8 +94,9 @@ class QueuePanel(QWidget):
         self.count.setObjectName("queueCount")
         self.view = Table(name="queueView")
         self.view.setModel(self.model)
-        self.view.setSortingEnabled(True)
+        # Indicator first: switching sorting on then asks the model for the order it already has.
         self.view.horizontalHeader().setSortIndicator(0, Qt.SortOrder.AscendingOrder)
+        self.view.setSortingEnabled(True)
         self.view.opened.connect(self._on_opened)
         self.view.selectionModel().selectionChanged.connect(self._on_selection)
         self.model.modelReset.connect(self._after_reset)

@@ -32,6 +32,8 @@ class Table(QTableView):
         self.horizontalHeader().setHighlightSections(False)
         self.horizontalHeader().setStretchLastSection(True)
         self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        # Fit columns to the first rows only: measuring 500 search results would take 0.7 s.
+        self.horizontalHeader().setResizeContentsPrecision(40)
         self.doubleClicked.connect(self._on_double_clicked)
         self.apply_row_height()
 

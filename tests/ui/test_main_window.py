@@ -39,17 +39,19 @@ def test_window_opens_empty(window):
 
 def test_import_through_the_worker(window, gen_file, qtbot, db):
     path = gen_file(n=8, seed=21)
-    progressed = []
+    progressed, problems = [], []
     window.importer.progressed.connect(progressed.append)
+    window.importer.problem.connect(problems.append)
     with qtbot.waitSignal(window.importer.finished, timeout=60_000) as blocker:
         assert window.import_paths([path])
         assert window.progress.isVisible()
     results = blocker.args[0]
-    assert [r.status for r in results] == ["imported"]
+    assert [r.status for r in results] == ["imported"], problems
     assert db.execute("SELECT COUNT(*) FROM members").fetchone()[0] == results[0].members
     # The queue was reloaded: one row per open flag of the store.
     window.queue.model.fetch_all()
     assert window.queue.model.rowCount() == open_flags(db)
+    window.show_files()
     assert window.files.model.rowCount() == 1
     assert not window.progress.isVisible()
     assert "Imported 1 file" in window.statusBar().currentMessage()
@@ -66,6 +68,7 @@ def test_rejected_file_is_reported_in_plain_words(window, tmp_path, qtbot, db):
         window.import_paths([bad])
     msg = window.statusBar().currentMessage()
     assert "rejected" in msg and "837" in msg and "Traceback" not in msg
+    window.show_files()
     f = window.files.model.row(0)
     assert f["status"] == "rejected"
     window.files.view.select_row(0)
@@ -243,6 +246,7 @@ def test_drop_files_imports_them(window, gen_file, qtbot):
                     Qt.KeyboardModifier.NoModifier)
     with qtbot.waitSignal(window.importer.finished, timeout=30_000):
         window.dropEvent(ev)
+    window.show_files()
     assert window.files.model.rowCount() == 1
 
 
@@ -289,13 +293,19 @@ def test_shortcuts_are_listed_under_help(window):
         assert sc and sc in listed, action.text()
 
 
-def test_export_hook_without_the_export_feature(window, monkeypatch):
-    said = []
-    monkeypatch.setattr(mw_module.dialogs, "inform", lambda parent, title, text: said.append((title, text)))
-    window.act_export.trigger()
+def test_export_menu_calls_the_export_hook(window, monkeypatch):
     import importlib.util
 
-    if importlib.util.find_spec("enrollreview.ui.export_dialog") is None:
+    said, opened = [], []
+    monkeypatch.setattr(mw_module.dialogs, "inform", lambda parent, title, text: said.append((title, text)))
+    if importlib.util.find_spec("enrollreview.ui.export_dialog") is not None:
+        import enrollreview.ui.export_dialog as ed
+
+        monkeypatch.setattr(ed, "open_export_dialog", opened.append)
+        window.act_export.trigger()
+        assert opened == [window]
+    else:
+        window.act_export.trigger()
         assert said and said[0][0] == "Export"
 
 
