@@ -14,6 +14,13 @@ Hooking it into the main window (File menu, e.g. "Import exchange roster..."):
     def open_roster(self) -> None:
         open_roster_dialog(self)   # uses self.db, self.db_path, and self.refresh_all() when done
 
+A roster-only person (MISS-01: no `members` row, no raw 834) is shown by `RosterRowDialog`, which says
+that no 834 was received and shows the exchange's roster row. In `MainWindow.open_queue_row`, before
+the file-level fallback:
+
+    if row.get("flag_id") and open_roster_row(self, row["flag_id"]):
+        return True
+
 The dialogs sit behind the small functions `ask_roster_file`, `ask_mapping` and `show_report`, so
 tests can replace them.
 """
@@ -51,6 +58,7 @@ from sqlite_utils import Database
 
 from ..phi import mask_ssn
 from ..reconcile import mapping as mp
+from ..reconcile import views as rviews
 from ..reconcile.reconcile import ReconcileResult, reconcile
 from ..reconcile.roster import (
     RosterImportResult,
@@ -378,3 +386,62 @@ def open_roster_dialog(window: QWidget, path: str | None = None) -> RosterImport
     window._roster_runner = runner  # type: ignore[attr-defined]  # referenced until it finishes
     runner.start()
     return runner
+
+
+class RosterRowDialog(QDialog):
+    """The member view of a person the exchange lists but no 834 ever brought: the roster row."""
+
+    def __init__(self, detail: dict[str, Any], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("rosterRowDialog")
+        self.setWindowTitle(detail["title"])
+        lay = QVBoxLayout(self)
+        head = QLabel(f"<b>{detail['title']}</b><br>Exchange roster {detail['roster']} (roster "
+                      f"{detail['roster_id']}), row {detail['row_number']}", self)
+        lay.addWidget(head)
+        self.note = QLabel(detail["note"], self)
+        self.note.setObjectName("no834Note")
+        self.note.setWordWrap(True)
+        font = self.note.font()
+        font.setBold(True)
+        self.note.setFont(font)
+        lay.addWidget(self.note)
+        self.fields = self._table(detail["fields"], ("Field", "Value"), "rosterFields")
+        lay.addWidget(self.fields, 2)
+        lay.addWidget(QLabel("As in the exchange's file:", self))
+        self.original = self._table(detail["original"], ("Column", "Value"), "rosterOriginal")
+        lay.addWidget(self.original, 1)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
+        buttons.rejected.connect(self.reject)
+        lay.addWidget(buttons)
+        self.resize(620, 640)
+
+    def _table(self, pairs: list[tuple[str, str]], headers: tuple[str, str], name: str) -> QTableWidget:
+        t = QTableWidget(len(pairs), 2, self)
+        t.setObjectName(name)
+        t.setHorizontalHeaderLabels(list(headers))
+        t.verticalHeader().setVisible(False)
+        t.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        for i, (k, v) in enumerate(pairs):
+            t.setItem(i, 0, QTableWidgetItem(k))
+            t.setItem(i, 1, QTableWidgetItem(v))
+        t.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        t.horizontalHeader().setStretchLastSection(True)
+        return t
+
+
+def show_roster_row(parent: QWidget | None, detail: dict[str, Any]) -> None:
+    RosterRowDialog(detail, parent).exec()
+
+
+def open_roster_row(window: QWidget, flag_id: int) -> bool:
+    """Show the roster row behind a flag that has no member row (MISS-01). False if there is none."""
+    db: Database = window.db  # type: ignore[attr-defined]
+    row = db.execute("SELECT member_id FROM flags WHERE id = ?", [flag_id]).fetchone()
+    if not row or row[0] is not None:
+        return False
+    detail = rviews.flag_roster_row(db, flag_id)
+    if detail is None:
+        return False
+    show_roster_row(window, detail)
+    return True

@@ -135,3 +135,31 @@ def test_cancel_and_unreadable_files(qtbot, db, tmp_path, roster, monkeypatch):
     bad.write_text("", encoding="utf-8")
     assert rd.open_roster_dialog(window, str(bad)) is None
     assert reports and reports[-1][0] is False and "cannot be read" in reports[-1][1]
+
+
+def test_roster_only_person_is_shown_from_the_roster_row(qtbot, db, tmp_path, roster, monkeypatch):
+    from enrollreview.reconcile.reconcile import reconcile
+
+    groups, path = roster
+    load(db, tmp_path, groups[:1])
+    m = dict(mp.guess_mapping(inspect_roster(path).headers), status="Eff Ind", last_name="Surname of member")
+    res = import_roster(db, path, mapping=m)
+    reconcile(db, res.roster_id)
+    miss01 = db.execute("SELECT id FROM flags WHERE rule = 'MISS-01' ORDER BY id").fetchone()[0]
+    other = db.execute("SELECT id FROM flags WHERE member_id IS NOT NULL").fetchone()
+    window = QWidget()
+    qtbot.addWidget(window)
+    window.db = db
+    shown = []
+    monkeypatch.setattr(rd, "show_roster_row", lambda parent, detail: shown.append(detail))
+    assert rd.open_roster_row(window, miss01)
+    d = shown[0]
+    dlg = rd.RosterRowDialog(d)
+    qtbot.addWidget(dlg)
+    assert dlg.note.text().startswith("No 834 was received for this person")
+    values = {dlg.fields.item(i, 0).text(): dlg.fields.item(i, 1).text() for i in range(dlg.fields.rowCount())}
+    assert values["Exchange member id"] == groups[1].members[0].member_id
+    cols = [dlg.original.item(i, 0).text() for i in range(dlg.original.rowCount())]
+    assert "Eff Ind" in cols and "Surname of member" in cols
+    if other:  # a flag on a member row is not a roster-only person
+        assert not rd.open_roster_row(window, other[0])
