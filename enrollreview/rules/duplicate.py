@@ -211,19 +211,9 @@ def dup07(ctx: Context) -> Iterator[Flag]:
     # persons are never merged across two member ids, so two persons sharing an SSN or a name and birth
     # date while carrying different member ids are exactly the candidates. The flag goes on the first row
     # of the newer person, so only persons first seen in the imported rows need looking at.
-    ssn_ok = VALID_SSN_SQL.format(c="p.ssn")
-    pairs = ctx.q(f"""
-        WITH sp AS (SELECT p.id AS pid FROM mm JOIN persons p ON p.id = mm.id)
-        SELECT p.id AS a, q.id AS b, 'ssn' AS how FROM sp JOIN persons p ON p.id = sp.pid
-        JOIN persons q ON q.ssn = p.ssn AND q.id != p.id
-        WHERE COALESCE(p.member_id, '') != '' AND COALESCE(q.member_id, '') != '' AND p.member_id != q.member_id
-          AND {ssn_ok}
-        UNION
-        SELECT p.id, q.id, 'name' FROM sp JOIN persons p ON p.id = sp.pid
-        JOIN persons q ON q.nlast = p.nlast AND q.nfirst = p.nfirst AND q.dob = p.dob AND q.id != p.id
-        WHERE COALESCE(p.member_id, '') != '' AND COALESCE(q.member_id, '') != '' AND p.member_id != q.member_id
-          AND p.dob != '' AND p.nlast != '' AND p.nfirst != ''
-          AND (COALESCE(p.gender, '') = '' OR COALESCE(q.gender, '') = '' OR p.gender = q.gender)""")
+    # the links are found when a person is first seen (rules.history); persons first seen in the imported
+    # rows have the imported row's id
+    pairs = ctx.q("SELECT l.person_id AS a, l.other_id AS b, l.how FROM person_links l JOIN mm ON mm.id = l.person_id")
     if not pairs:
         return
     how: dict[tuple[int, int], set[str]] = defaultdict(set)

@@ -102,6 +102,8 @@ def _prep_catname(ctx: Context) -> None:
     ctx.conn.executemany("INSERT OR IGNORE INTO catname VALUES (?,?,?)", rows)
 
 
+_FIN_CANON = ("('PRE AMT 1', 'PRE AMT TOT', 'APTC AMT', 'TOT RES AMT', 'CSR AMT', 'RATING AREA', 'OTH PAY AMT 1', "
+              "'OTH PAY AMT 2', 'TOT EMP RES AMT')")
 _FIN_COLS = {"PRE AMT 1": "pre1", "PRE AMT TOT": "pretot", "APTC AMT": "aptc", "TOT RES AMT": "totres",
              "CSR AMT": "csr", "RATING AREA": "ra"}
 
@@ -113,13 +115,11 @@ def _prep_fin(ctx: Context) -> None:
     *_ord (the REF segment ordinal of each value). finp: per member, which categories it carries
     (has_pre1, ...). fincat: the financial categories themselves (m, canon, value, amount, eff, ord, dord)."""
     ctx.need("cats")
-    ctx.x("DROP TABLE IF EXISTS temp.fincat")
-    wanted = "('PRE AMT 1', 'PRE AMT TOT', 'APTC AMT', 'TOT RES AMT', 'CSR AMT', 'RATING AREA', 'OTH PAY AMT 1', " \
-             "'OTH PAY AMT 2', 'TOT EMP RES AMT')"
+    ctx.x("DROP VIEW IF EXISTS temp.fincat")
     cols = ("c.value AS value, c.amount AS amount, COALESCE(NULLIF(c.date_from, ''), '') AS eff, "
             "c.ref_ordinal AS ord, c.dtp_ordinal AS dord, c.seq AS seq")
-    ctx.x(f"""CREATE TEMP TABLE fincat AS SELECT c.m AS m, n.canon AS canon, {cols}
-              FROM cats c JOIN catname n ON n.file_id = c.file_id AND n.name = c.name WHERE n.canon IN {wanted}""")
+    ctx.x(f"""CREATE TEMP VIEW fincat AS SELECT c.m AS m, n.canon AS canon, {cols}
+              FROM cats c JOIN catname n ON n.file_id = c.file_id AND n.name = c.name WHERE n.canon IN {_FIN_CANON}""")
     subtract: dict[int, set[str]] = {}
     for (fid,) in ctx.q("SELECT file_id FROM fset"):
         subtract[fid] = set(ctx.setting(fid, "responsibility_subtracts"))
@@ -176,10 +176,7 @@ def _prep_fin(ctx: Context) -> None:
     ctx.x("CREATE UNIQUE INDEX temp.idx_finp_member ON finp(member_row)")
 
 
-MM_COLUMNS = ("id", "file_id", "transaction_id", "seq", "ins01", "ins02", "ins03", "ins04", "ins08", "ins17", "amrc",
-              "subscriber_id", "member_id", "policy_id", "person_id", "maint_eff", "elig_begin", "elig_end",
-              "last_name", "first_name", "dob", "gender", "has_dmg", "ssn", "id_qual", "state", "zip", "phone", "email",
-              "race", "phones", "mailing")
+MM_COLUMNS = history.MEMBER_COLUMNS
 FACT_COLUMNS = ("head_row", "group_key", "event", "eff_begin", "eff_end")
 
 
@@ -196,6 +193,7 @@ def _prep_cats(ctx: Context) -> None:
         return "'" + x.replace("'", "''") + "'"
 
     mapped = [r[0] for r in ctx.q("SELECT DISTINCT name FROM catname")]
+    money_names = [r[0] for r in ctx.q(f"SELECT DISTINCT name FROM catname WHERE canon IN {_FIN_CANON}")]
     known = ", ".join(lit(n) for n in sorted(set(_settings.KNOWN_CATEGORIES) | set(mapped)))
     quals = " OR ".join(f"(c.name = {lit(k)} AND c.ref_qual != '{v}')" for k, v in _EXPECTED_QUAL.items())
     ctx.x("DROP TABLE IF EXISTS temp.cats")
@@ -203,12 +201,16 @@ def _prep_cats(ctx: Context) -> None:
               SELECT c.member_id AS m, mm.file_id, c.name, c.ref_qual, c.value, c.amount, c.date_qual, c.date_from,
                      c.date_to, c.ordinal, c.ref_ordinal, c.dtp_ordinal, c.seq
               FROM mm JOIN categories c ON c.member_id = mm.id
-              WHERE c.name IN ({', '.join(lit(n) for n in mapped)}) OR c.name NOT IN ({known})
+              WHERE c.name IN ({', '.join(lit(n) for n in money_names)}) OR c.name NOT IN ({known})
                  OR (c.ref_qual != '' AND ({quals}))
                  OR (c.name = 'SOURCE EXCHANGE ID' AND c.value NOT GLOB '[A-Z][A-Z]0')
                  OR (c.name = 'REQUEST SUBMIT TIMESTAMP' AND NOT (length(c.value) IN (14, 16)
                                                               AND c.value NOT GLOB '*[^0-9]*'))
-                 OR c.name IN ('APPLICATION ID AND ORIGIN', 'SEP REASON') OR c.date_qual = 'RD8'
+                 OR (c.name = 'APPLICATION ID AND ORIGIN' AND NOT ((c.value GLOB '*[0-9]-[0-9][0-9]'
+                     OR c.value GLOB '*[0-9]-[0-9]') AND substr(c.value, 1, instr(c.value, '-') - 1) NOT GLOB '*[^0-9]*'))
+                 OR (c.name = 'SEP REASON' AND NOT (c.value GLOB '[A-Z0-9][A-Z0-9]-*'
+                                                   OR c.value GLOB '[A-Z0-9][A-Z0-9] -*'))
+                 OR c.date_qual = 'RD8'
                  OR (c.date_from != '' AND c.date_from NOT GLOB '{ISO_GLOB}')""")
 
 
@@ -219,10 +221,18 @@ def _prep_mm(ctx: Context) -> None:
     ctx.x("DROP VIEW IF EXISTS temp.mm")
     ctx.x("DROP TABLE IF EXISTS temp.ma")
     cols = ", ".join([f"m.{c}" for c in MM_COLUMNS] + [f"x.{c}" for c in FACT_COLUMNS])
-    ctx.x(f"""CREATE TEMP TABLE ma AS SELECT {cols},
-              m.transaction_id || ':' || COALESCE(x.head_row, 'S' || COALESCE(m.subscriber_id, '')) AS g,
-              m.file_id IN (SELECT id FROM scope_rf) AS own
-              FROM scope_m s JOIN members m ON m.id = s.id LEFT JOIN member_facts x ON x.id = m.id""")
+    extra = ("m.transaction_id || ':' || COALESCE(x.head_row, 'S' || COALESCE(m.subscriber_id, '')) AS g, "
+             "m.file_id IN (SELECT id FROM scope_rf) AS own")
+    if ctx.q("SELECT 1 FROM sqlite_temp_master WHERE name = 'mw'"):
+        # the history copied the imported rows' columns already (temp.mw): read the wide rows only for the rest
+        ctx.x(f"""CREATE TEMP TABLE ma AS SELECT {cols}, {extra}
+                  FROM scope_m s JOIN temp.mw m ON m.id = s.id LEFT JOIN member_facts x ON x.id = m.id""")
+        ctx.x(f"""INSERT INTO ma SELECT {cols}, {extra}
+                  FROM scope_m s JOIN members m ON m.id = s.id LEFT JOIN member_facts x ON x.id = m.id
+                  WHERE s.id NOT IN (SELECT id FROM temp.mw)""")
+    else:
+        ctx.x(f"""CREATE TEMP TABLE ma AS SELECT {cols}, {extra}
+                  FROM scope_m s JOIN members m ON m.id = s.id LEFT JOIN member_facts x ON x.id = m.id""")
     ctx.x("CREATE UNIQUE INDEX temp.idx_ma_id ON ma(id)")
     ctx.x("CREATE INDEX temp.idx_ma_g ON ma(g)")
     ctx.x("CREATE INDEX temp.idx_ma_head ON ma(head_row)")
@@ -240,7 +250,7 @@ PREPARED: dict[str, Callable[[Context], None]] = {
 #: rules whose file-level flags look at every file of the sender (the others only at the imported file)
 WIDE_FILE_RULES = ("MISS-06",)
 
-_TEMP_TABLES = ("scope_m", "scope_f", "scope_rf", "multi_groups", "fset", "catname", "cats", "fincat", "fin", "finp",
+_TEMP_TABLES = ("mw", "scope_m", "scope_f", "scope_rf", "multi_groups", "fset", "catname", "cats", "fin", "finp",
                 "ma",
                 "_newfp")
 
@@ -337,6 +347,7 @@ def _run(db: Database, file_ids: list[int] | None, *, resolved_by: int | None) -
         LAST_RUN["rules"] = timings
     finally:
         db.conn.execute("DROP VIEW IF EXISTS temp.mm")
+        db.conn.execute("DROP VIEW IF EXISTS temp.fincat")
         for t in _TEMP_TABLES:
             db.conn.execute(f"DROP TABLE IF EXISTS temp.{t}")
     LAST_RUN["total"] = time.perf_counter() - t0 + LAST_RUN.get("history", 0.0)

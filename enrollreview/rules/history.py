@@ -90,13 +90,22 @@ def unprepared_files(db: Database) -> list[int]:
 
 
 def prepare(db: Database) -> list[int]:
-    """Fill the history columns for every imported file not prepared yet (oldest first)."""
+    """Fill the history facts for every imported file not prepared yet (oldest first). The prepared rows'
+    columns stay in the temporary table mw for the rules run that follows (the engine drops it)."""
+    db.conn.execute("DROP TABLE IF EXISTS temp.mw")
     done = []
     for fid in unprepared_files(db):
         prepare_file(db, fid)
         done.append(fid)
     return done
 
+
+#: members columns the history and the rules read (members rows are wide: they carry the raw segments;
+#: one pass copies these into the temporary table mw, everything after reads the narrow copy)
+MEMBER_COLUMNS = ("id", "file_id", "transaction_id", "seq", "ins01", "ins02", "ins03", "ins04", "ins08", "ins17",
+                  "amrc", "subscriber_id", "member_id", "policy_id", "person_id", "maint_eff", "elig_begin", "elig_end",
+                  "last_name", "first_name", "dob", "gender", "has_dmg", "ssn", "id_qual", "state", "zip", "phone",
+                  "email", "race", "phones", "mailing")
 
 _EVENT_SQL = """CASE
     WHEN m.ins03 = '021' THEN CASE WHEN upper(COALESCE(m.amrc, '')) = 'CONFIRM' THEN 'effectuated' ELSE 'enrolled' END
@@ -122,7 +131,7 @@ base AS (
            COALESCE(cov.cb, CASE WHEN m.elig_begin GLOB '{ISO_GLOB}' THEN m.elig_begin END) AS b,
            CASE WHEN m.elig_end GLOB '{ISO_GLOB}' THEN m.elig_end
                 WHEN cov.n > 0 AND cov.ne = cov.n THEN cov.ce END AS e
-    FROM members m LEFT JOIN cov ON cov.member_id = m.id
+    FROM temp.mw m LEFT JOIN cov ON cov.member_id = m.id
     WHERE m.file_id = :file)
 SELECT m.id, m.transaction_id, m.ins01, m.subscriber_id, m.member_id, m.policy_id, m.dob, m.ssn, m.last_name,
        m.first_name, m.gender, b, e, m.person_id, {_EVENT_SQL} AS event
@@ -138,6 +147,11 @@ def prepare_file(db: Database, file_id: int) -> None:
     if lo is None:
         conn.execute("INSERT OR REPLACE INTO rule_runs (file_id, prepared_at) VALUES (?, ?)", [file_id, _utcnow()])
         return
+    cols = ", ".join(MEMBER_COLUMNS)
+    if not conn.execute("SELECT 1 FROM sqlite_temp_master WHERE name = 'mw'").fetchone():
+        conn.execute(f"CREATE TEMP TABLE mw AS SELECT {cols} FROM members WHERE 0")
+        conn.execute("CREATE UNIQUE INDEX temp.idx_mw_id ON mw(id)")
+    conn.execute(f"INSERT OR IGNORE INTO mw SELECT {cols} FROM members WHERE id BETWEEN ? AND ?", [lo, hi])
     rows = conn.execute(_ROWS_SQL, {"lo": lo, "hi": hi, "file": file_id}).fetchall()
     heads = _heads(db, rows)
     persons = _persons(db, rows)
@@ -155,10 +169,30 @@ def prepare_file(db: Database, file_id: int) -> None:
     moved = [(pid, mid) for mid, pid in persons.items() if by_id[mid][13] != pid]
     if moved:   # rows the insert trigger could not place (another key matched, or a person new in this file)
         conn.executemany("UPDATE members SET person_id = ? WHERE id = ?", moved)
+        conn.executemany("UPDATE temp.mw SET person_id = ? WHERE id = ?", moved)
     conn.execute("DELETE FROM member_facts WHERE id BETWEEN ? AND ?", [lo, hi])
-    conn.executemany("INSERT INTO member_facts (id, file_id, transaction_id, head_row, group_key, event, eff_begin, "
-                     "eff_end) VALUES (?,?,?,?,?,?,?,?)", facts)
+    bulk_insert(db, "member_facts", "INSERT INTO member_facts (id, file_id, transaction_id, head_row, group_key, event, "
+                "eff_begin, eff_end) VALUES (?,?,?,?,?,?,?,?)", facts)
     conn.execute("INSERT OR REPLACE INTO rule_runs (file_id, prepared_at) VALUES (?, ?)", [file_id, _utcnow()])
+
+
+def bulk_insert(db: Database, table: str, sql: str, rows: list[tuple[Any, ...]]) -> None:
+    """Insert many rows; when they outnumber the rows already there, drop the table's indexes first and
+    build them again afterwards (one sort instead of a random B-tree insert per row and index)."""
+    conn = db.conn
+    indexes: list[tuple[str, str]] = []
+    if len(rows) > 5000:
+        have = conn.execute(f"SELECT count(*) FROM (SELECT 1 FROM {table} LIMIT ?)", [len(rows)]).fetchone()[0]
+        if have < len(rows):
+            indexes = [(n, ddl) for n, ddl in conn.execute(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL", [table])]
+    for name, _ddl in indexes:
+        conn.execute(f'DROP INDEX "{name}"')
+    try:
+        conn.executemany(sql, rows)
+    finally:
+        for _name, ddl in indexes:
+            conn.execute(ddl)
 
 
 def _iso(d: str | None) -> bool:
@@ -217,6 +251,10 @@ def _persons(db: Database, rows: list[Any]) -> dict[int, int]:
     by_ssn: dict[str, list[int]] = defaultdict(list)
     by_n: dict[tuple[str, str, str], list[int]] = defaultdict(list)
     pmid: dict[int, str] = {}   # person -> member id (REF*17) once known
+    # for DUP-07: every person (on record or new) by SSN and by name + birth date, with member id and gender
+    same_ssn: dict[str, list[tuple[int, str, str]]] = defaultdict(list)
+    same_name: dict[tuple[str, str, str], list[tuple[int, str, str]]] = defaultdict(list)
+    links: list[tuple[int, int, str]] = []
 
     def learn_keys(pid: int, sub: str, dob: str, ssn: str, nl: str, nf: str) -> None:
         if sub and dob and (pid, nf) not in by_s[(sub, dob)]:
@@ -231,22 +269,24 @@ def _persons(db: Database, rows: list[Any]) -> dict[int, int]:
         conn.execute("CREATE TEMP TABLE _pk (member_id TEXT, sub TEXT, dob TEXT, ssn TEXT, nlast TEXT, nfirst TEXT)")
         conn.executemany("INSERT INTO _pk VALUES (?,?,?,?,?,?)", [k[1:7] for k in keyed])
         cands = conn.execute("""
-            SELECT p.id, p.member_id, p.subscriber_id, p.dob, p.ssn, p.nlast, p.nfirst FROM persons p
+            SELECT p.id, p.member_id, p.subscriber_id, p.dob, p.ssn, p.nlast, p.nfirst, p.gender FROM persons p
             WHERE p.member_id IN (SELECT member_id FROM _pk WHERE member_id != '')
-            UNION SELECT p.id, p.member_id, p.subscriber_id, p.dob, p.ssn, p.nlast, p.nfirst
+            UNION SELECT p.id, p.member_id, p.subscriber_id, p.dob, p.ssn, p.nlast, p.nfirst, p.gender
             FROM (SELECT DISTINCT sub, dob FROM _pk WHERE sub != '' AND dob != '') k
             JOIN persons p ON p.subscriber_id = k.sub AND p.dob = k.dob
-            UNION SELECT p.id, p.member_id, p.subscriber_id, p.dob, p.ssn, p.nlast, p.nfirst
+            UNION SELECT p.id, p.member_id, p.subscriber_id, p.dob, p.ssn, p.nlast, p.nfirst, p.gender
             FROM (SELECT DISTINCT ssn FROM _pk WHERE ssn != '') k JOIN persons p ON p.ssn = k.ssn
-            UNION SELECT p.id, p.member_id, p.subscriber_id, p.dob, p.ssn, p.nlast, p.nfirst
+            UNION SELECT p.id, p.member_id, p.subscriber_id, p.dob, p.ssn, p.nlast, p.nfirst, p.gender
             FROM (SELECT DISTINCT nlast, nfirst, dob FROM _pk WHERE dob != '' AND nlast != '') k
             JOIN persons p ON p.nlast = k.nlast AND p.nfirst = k.nfirst AND p.dob = k.dob""").fetchall()
         conn.execute("DROP TABLE temp._pk")
-        for pid, member_id, sub, dob, ssn, nl, nf in cands:
+        for pid, member_id, sub, dob, ssn, nl, nf, gender in cands:
             if member_id:
                 by_member.setdefault(member_id, pid)
                 pmid[pid] = member_id
             learn_keys(pid, sub or "", dob or "", ssn or "", nl or "", nf or "")
+            same_ssn[ssn or ""].append((pid, member_id or "", gender or ""))
+            same_name[(nl or "", nf or "", dob or "")].append((pid, member_id or "", gender or ""))
     # rows without a member id can match earlier rows of this file by the other keys
     in_file_keys = any(not k[1] for k in keyed)
 
@@ -272,8 +312,17 @@ def _persons(db: Database, rows: list[Any]) -> dict[int, int]:
                 pid = next((p for p in by_n.get((nl, nf, dob), ()) if compatible(p, member_id)), None)
         if pid is None:
             pid = mid   # a person's id is the members.id of its first row (what the insert trigger assumed)
+            gender = r[10] or ""
             new_persons.append((pid, member_id or None, sub or None, r[8], r[9], nl, nf, dob or None, ssn or None,
-                                r[10] or None, mid, now))
+                                gender or None, mid, now))
+            if member_id:   # the same person under another member id? (DUP-07)
+                if valid_ssn(ssn):
+                    links += [(pid, o, "ssn") for o, om, _g in same_ssn[ssn] if om and om != member_id]
+                    same_ssn[ssn].append((pid, member_id, gender))
+                if nl and nf and dob:
+                    links += [(pid, o, "name") for o, om, og in same_name[(nl, nf, dob)]
+                              if om and om != member_id and (not og or not gender or og == gender)]
+                    same_name[(nl, nf, dob)].append((pid, member_id, gender))
         elif member_id and not pmid.get(pid):
             conn.execute("UPDATE persons SET member_id = ? WHERE id = ? AND member_id IS NULL", [member_id, pid])
         if member_id:
@@ -282,9 +331,12 @@ def _persons(db: Database, rows: list[Any]) -> dict[int, int]:
         if in_file_keys:
             learn_keys(pid, sub, dob, ssn, nl, nf)
         out[mid] = pid
+    if links:
+        conn.executemany("INSERT OR IGNORE INTO person_links VALUES (?, ?, ?)", links)
     if new_persons:
-        conn.executemany("INSERT INTO persons (id, member_id, subscriber_id, last_name, first_name, nlast, nfirst, dob, "
-                         "ssn, gender, first_member_row, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", new_persons)
+        bulk_insert(db, "persons", "INSERT INTO persons (id, member_id, subscriber_id, last_name, first_name, nlast, "
+                    "nfirst, dob, ssn, gender, first_member_row, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                    new_persons)
     return out
 
 

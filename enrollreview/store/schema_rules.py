@@ -57,6 +57,12 @@ def _ensure(db: Database) -> None:
             prepared_at TEXT,
             ruled_at TEXT                      -- when the rules last ran for this file's import
         );
+        CREATE TABLE IF NOT EXISTS person_links (   -- DUP-07: a new person sharing SSN or name + birth date
+            person_id INTEGER NOT NULL,             -- with another person of another member id
+            other_id INTEGER NOT NULL,
+            how TEXT NOT NULL,                      -- 'ssn' or 'name'
+            PRIMARY KEY (person_id, other_id, how)
+        ) WITHOUT ROWID;
         CREATE TABLE IF NOT EXISTS member_facts (
             id INTEGER PRIMARY KEY,            -- members.id
             file_id INTEGER NOT NULL,
