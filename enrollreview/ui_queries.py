@@ -202,7 +202,7 @@ def files_overview(db: Database) -> list[dict[str, Any]]:
     """
     files = _rows(db, """
         SELECT id, name, status, reason, is_demo, received_at, imported_at, member_count AS members,
-               transaction_count AS transactions, finding_count AS findings, isa_sender, isa_control,
+               transaction_count AS transactions, finding_count AS findings, isa_sender, isa_control, isa_date,
                gs_sender, size
         FROM files ORDER BY COALESCE(received_at, imported_at), id""")
     per_cat: dict[int, dict[str, int]] = {}
@@ -220,8 +220,16 @@ def files_overview(db: Database) -> list[dict[str, Any]]:
         f["flags"] = sum(cats.values())
         f["flagged_members"] = flagged.get(f["id"], 0)
         f["error_rate"] = (f["flagged_members"] / f["members"]) if f["members"] else None
-        f["received"] = (f["received_at"] or f["imported_at"] or "")[:10]
+        f["received"] = file_date(f)
     return files
+
+
+def file_date(f: dict[str, Any]) -> str:
+    """The date the sender made the file (ISA09), else when it arrived here (file time)."""
+    isa = (f.get("isa_date") or "").strip()
+    if len(isa) == 6 and isa.isdigit():
+        return f"20{isa[:2]}-{isa[2:4]}-{isa[4:]}"
+    return (f.get("received_at") or f.get("imported_at") or "")[:10]
 
 
 def error_rate_by_month(files: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -343,6 +351,22 @@ def member_segments(db: Database, m: dict[str, Any], extra_ordinals: set[int] | 
                     loop = (s[1] or "").split("/")[-1] or "header"
                     out.append(SegmentLine(s[0], loop, text, own=False, note="transaction"))
                     missing.discard(s[0])
+        for o in sorted(missing):   # segments of another member (e.g. the subscriber's date of birth)
+            if o not in missing:
+                continue
+            other = db.execute("SELECT raw, segs, last_name, first_name, ins02, ssn, old FROM members WHERE file_id = ? "
+                               "AND first_ordinal <= ? AND last_ordinal >= ? LIMIT 1",
+                               [m["file_id"], o, o]).fetchone()
+            if other is None:
+                continue
+            who = " ".join(x for x in (other[3], other[2]) if x) or "another member"
+            rel = queries.RELATIONSHIPS.get(other[4] or "", "")
+            note = f"member {who}" + (f" ({rel})" if rel else "")
+            for s, text in zip(json.loads(other[1]), other[0].split("\n"), strict=False):
+                if s[0] in missing:
+                    out.append(SegmentLine(s[0], (s[1] or "").split("/")[-1], queries.mask_line(text, {"ssn": other[5], "old": other[6]}),
+                                           own=False, note=note))
+                    missing.discard(s[0])
         if missing:
             env = db.execute("SELECT envelope FROM files WHERE id = ?", [m["file_id"]]).fetchone()
             for o, text, _off in json.loads(env[0] or "[]") if env else []:
@@ -459,7 +483,8 @@ def member_sheet(db: Database, m: dict[str, Any], ssn_shown: str | None = None) 
         csr = f", CSR variant {c['csr_variant']}" if c["csr_variant"] else ""
         pol = f", policy {c['policy_id']}" if c["policy_id"] else ""
         maint = queries.MAINTENANCE.get(c["hd01"] or "", c["hd01"] or "")
-        value = f"{c['hd03'] or '?'} {c['hd05'] or ''}: {dates}; plan {plan}{csr}{pol} ({maint})"
+        level = f" {c['hd05']}" if c["hd05"] else ""
+        value = f"{c['hd03'] or '?'}{level}: {dates}; plan {plan}{csr}{pol} ({maint})"
         out.append(SheetField("Coverage", f"Coverage {c['seq']}", value,
                               cov_src.get(c["ordinal"], [Source(c["ordinal"])] if c["ordinal"] else [])))
     if not any(f.section == "Coverage" for f in out):

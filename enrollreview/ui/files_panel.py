@@ -124,7 +124,7 @@ class FilesPanel(QWidget):
         self.chart = ErrorRateChart(self.rate_model)
         self.per_file = QRadioButton("Per file")
         self.per_file.setObjectName("chartPerFile")
-        self.per_month = QRadioButton("By month received")
+        self.per_month = QRadioButton("By month")
         self.per_month.setObjectName("chartPerMonth")
         self.per_file.setChecked(True)
         grp = QButtonGroup(self)
@@ -210,7 +210,7 @@ class FilesPanel(QWidget):
         else:
             demo = "  Demo data (made-up members)." if f.get("is_demo") else ""
             self.detail.setText(
-                f"{f['name']}: received {f['received'] or '?'}, sender {f.get('isa_sender') or '?'}, interchange "
+                f"{f['name']}: dated {f['received'] or '?'}, sender {f.get('isa_sender') or '?'}, interchange "
                 f"control number {f.get('isa_control') or '?'}; {f['members'] or 0:,} members in "
                 f"{f['transactions'] or 0:,} transaction set{'s' if f['transactions'] != 1 else ''}, {f['flags']:,} open flags, "
                 f"{f['findings'] or 0:,} syntax findings.{demo}")

@@ -306,7 +306,7 @@ class MainWindow(QMainWindow):
         if name == "memberSplitter":
             sp.setSizes([480, 720])
         elif name == "rawHistorySplitter":
-            sp.setSizes([600, 200])
+            sp.setSizes([450, 300])
         elif name == "filesSplitter":
             sp.setSizes([450, 300])
 

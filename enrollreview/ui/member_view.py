@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QPushButton,
+    QScrollArea,
     QSizePolicy,
     QSplitter,
     QTabWidget,
@@ -344,12 +345,23 @@ class MemberView(QWidget):
     def set_history_panel(self, widget: QWidget) -> None:
         """Install the "History and notes" panel (issue 5) under the raw segments."""
         lay = self.history_slot.layout()
-        if self._history is not None:
-            lay.removeWidget(self._history)
-            self._history.setParent(None)
+        while lay.count():
+            item = lay.takeAt(0)
+            if item.widget() is not None:
+                item.widget().setParent(None)
         self._history = widget
-        lay.addWidget(widget)
+        # In a scroll area, so a tall panel never squeezes the raw segments above it.
+        scroll = QScrollArea()
+        scroll.setObjectName("historyScroll")
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setWidget(widget)
+        lay.addWidget(scroll)
         self.history_slot.show()
+        self.right_split.setStretchFactor(0, 3)
+        self.right_split.setStretchFactor(1, 2)
+        h = max(self.right_split.height(), 600)
+        self.right_split.setSizes([h * 3 // 5, h * 2 // 5])
         if self.member is not None:
             self._notify_history()
 

@@ -312,7 +312,8 @@ FILE_COLUMNS = [
     Column("status", "Status", _file_status,
            lambda r: style.icon("ok" if r["status"] == "imported" else "rejected"),
            tip=lambda r: ("Rejected: " + (r.get("reason") or "")) if r["status"] != "imported" else "Imported"),
-    Column("received", "Received", lambda r: r.get("received") or ""),
+    Column("received", "File date", lambda r: r.get("received") or "",
+           tip=lambda r: "The interchange date (ISA09), else when the file arrived"),
     Column("members", "Members", lambda r: f"{r['members'] or 0:,}", align=_RIGHT),
     Column("flagged", "Flagged members", lambda r: f"{r['flagged_members']:,}" if r["status"] == "imported" else "",
            align=_RIGHT, tip=lambda r: "Members with an open error or warning flag"),
@@ -642,7 +643,11 @@ class SegmentModel(QAbstractTableModel):
         hit = r in self.spans
         if role == Qt.ItemDataRole.DisplayRole:
             if c == self.MARK:
-                return style.severity_word(self.severity) if hit else ""
+                if not hit:
+                    return ""
+                word = style.severity_word(self.severity)
+                return word if line.own else f"{word} · not this member" if line.note.startswith("member") \
+                    else f"{word} · {line.note}"
             if c == self.ORDINAL:
                 return str(line.ordinal)
             if c == self.LOOP:
