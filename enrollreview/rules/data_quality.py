@@ -7,6 +7,7 @@ lets through.
 
 from __future__ import annotations
 
+import datetime as _dt
 import json
 import re
 from collections import defaultdict
@@ -116,8 +117,8 @@ def dq04(ctx: Context) -> Iterator[Flag]:
     yield from _finding_flags(ctx, "DQ-04", "The file does not follow the 834 guide here")
 
 
-_BAD_DATE_FINDING = """EXISTS (SELECT 1 FROM findings g WHERE g.member_id = m.id
-                       AND (g.seg_id IN ('DTP', 'DMG') OR g.element LIKE 'DTP%' OR g.element LIKE 'DMG%'))"""
+#: a TR3 finding on a date segment (the walker already reports dates that are not real: DQ-04)
+_DATE_FINDING = "(g.seg_id IN ('DTP', 'DMG') OR g.element LIKE 'DTP%' OR g.element LIKE 'DMG%')"
 
 
 @rule("DQ-05", "data_quality", "error", "Dates that cannot be right",
@@ -130,80 +131,92 @@ _BAD_DATE_FINDING = """EXISTS (SELECT 1 FROM findings g WHERE g.member_id = m.id
 def dq05(ctx: Context) -> Iterator[Flag]:
     ctx.need("cats")
     nz = f"NOT GLOB '{ISO_GLOB}'"
+    iso = re.compile(r"\d{4}-\d{2}-\d{2}")
+    flagged_dates = {r[0] for r in ctx.q(f"SELECT DISTINCT g.member_id FROM findings g JOIN mm m ON m.id = g.member_id "
+                                          f"WHERE {_DATE_FINDING}")}
+    # member-level dates
     for r in ctx.q(f"""
-            SELECT m.id, m.dob, m.has_dmg, m.elig_begin, m.elig_end, m.maint_eff FROM mm m
-            WHERE ((m.has_dmg = 1 AND COALESCE(m.dob, '') != '' AND m.dob {nz})
-                OR (COALESCE(m.elig_begin, '') != '' AND m.elig_begin {nz})
-                OR (COALESCE(m.elig_end, '') != '' AND m.elig_end {nz})
-                OR (COALESCE(m.maint_eff, '') != '' AND m.maint_eff {nz}))
-              AND NOT {_BAD_DATE_FINDING}"""):
+            SELECT m.id, m.dob, m.has_dmg, m.elig_begin, m.elig_end, m.maint_eff, m.ins03, m.eff_begin, f.file_date,
+                   f.dob_min, f.max_age
+            FROM mm m JOIN fset f ON f.file_id = m.file_id
+            WHERE (m.has_dmg = 1 AND COALESCE(m.dob, '') != '' AND m.dob {nz})
+               OR (COALESCE(m.elig_begin, '') != '' AND m.elig_begin {nz})
+               OR (COALESCE(m.elig_end, '') != '' AND m.elig_end {nz})
+               OR (COALESCE(m.maint_eff, '') != '' AND m.maint_eff {nz})
+               OR (m.dob > f.file_date AND (m.eff_begin IS NULL OR m.dob > m.eff_begin) AND m.dob GLOB '{ISO_GLOB}')
+               OR (m.dob < f.dob_min AND m.dob GLOB '{ISO_GLOB}')
+               OR (m.elig_end < m.elig_begin AND m.elig_end GLOB '{ISO_GLOB}' AND m.elig_begin GLOB '{ISO_GLOB}')"""):
         bad = [f"{label} '{r[c]}'" for c, label in (("dob", "date of birth"), ("elig_begin", "eligibility begin"),
                                                     ("elig_end", "eligibility end"), ("maint_eff", "maintenance date"))
-               if r[c] and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", r[c])]
-        yield Flag("DQ-05", f"Not a real date: {', '.join(bad)}.", member_row=r["id"], key="real",
-                   segments=[At("DMG", element="DMG02"), At("DTP", nth=None)])
+               if r[c] and not iso.fullmatch(r[c]) and (c != "dob" or r["has_dmg"])]
+        if bad and r["id"] not in flagged_dates:
+            yield Flag("DQ-05", f"Not a real date: {', '.join(bad)}.", member_row=r["id"], key="real",
+                       segments=[At("DMG", element="DMG02"), At("DTP", nth=None)])
+        dob = r["dob"] or ""
+        if iso.fullmatch(dob):
+            ref = max(r["file_date"] or "", r["eff_begin"] or "")
+            if dob > ref:
+                yield Flag("DQ-05", f"The date of birth {show_date(dob)} is in the future (the file is dated "
+                           f"{show_date(r['file_date'])}).", member_row=r["id"], key="dob",
+                           segments=[At("DMG", element="DMG02")])
+            elif r["dob_min"] and dob < r["dob_min"]:
+                yield Flag("DQ-05", f"The date of birth {show_date(dob)} makes this member {age_on(dob, ref)} years old, "
+                           f"more than {r['max_age']}.", member_row=r["id"], key="dob",
+                           segments=[At("DMG", element="DMG02")])
+        b, e = r["elig_begin"] or "", r["elig_end"] or ""
+        if iso.fullmatch(b) and iso.fullmatch(e) and e < b and not (r["ins03"] == "024" and _day_before(e, b)):
+            yield Flag("DQ-05", f"The eligibility ends {show_date(e)}, before it begins {show_date(b)}.",
+                       member_row=r["id"], key="range:eligibility",
+                       segments=[At("DTP", qual="356", element="DTP03"), At("DTP", qual="357", element="DTP03")])
+    # coverage dates, in one pass
     for r in ctx.q(f"""
-            SELECT m.id, c.begin, c."end", c.maint_eff, c.paid_through, c.ordinal FROM mm m
-            JOIN coverages c ON c.member_id = m.id
-            WHERE ((c.begin != '' AND c.begin {nz}) OR (c."end" != '' AND c."end" {nz})
-                   OR (c.maint_eff != '' AND c.maint_eff {nz}) OR (c.paid_through != '' AND c.paid_through {nz}))
-              AND NOT {_BAD_DATE_FINDING}"""):
-        bad = [f"'{r[c]}'" for c in ("begin", "end", "maint_eff", "paid_through") if r[c] and not
-               re.fullmatch(r"\d{4}-\d{2}-\d{2}", r[c])]
-        yield Flag("DQ-05", f"Not a real coverage date: {', '.join(bad)}.", member_row=r["id"], key=f"real:{r['ordinal']}",
-                   segments=[At("DTP", loop="2300", nth=None)])
+            SELECT m.id, m.ins03, c.begin, c."end", c.maint_eff, c.paid_through, c.ordinal, f.exchange, f.earliest_year
+            FROM mm m JOIN coverages c ON c.member_id = m.id JOIN fset f ON f.file_id = m.file_id
+            WHERE (c.begin != '' AND c.begin {nz}) OR (c."end" != '' AND c."end" {nz})
+               OR (c.maint_eff != '' AND c.maint_eff {nz}) OR (c.paid_through != '' AND c.paid_through {nz})
+               OR (c."end" < c.begin AND c."end" != '')
+               OR (f.exchange = 1 AND c.begin != '' AND ((c."end" != '' AND substr(c."end", 1, 4) != substr(c.begin, 1, 4))
+                                                        OR CAST(substr(c.begin, 1, 4) AS INTEGER) < f.earliest_year))"""):
+        b, e = r["begin"] or "", r["end"] or ""
+        bad = [f"'{r[c]}'" for c in ("begin", "end", "maint_eff", "paid_through") if r[c] and not iso.fullmatch(r[c])]
+        if bad:
+            if r["id"] not in flagged_dates:
+                yield Flag("DQ-05", f"Not a real coverage date: {', '.join(bad)}.", member_row=r["id"],
+                           key=f"real:{r['ordinal']}", segments=[At("DTP", loop="2300", nth=None)])
+            continue
+        seg = [At("DTP", qual="348", element="DTP03"), At("DTP", qual="349", element="DTP03")]
+        if b and e and e < b:
+            if not (r["ins03"] == "024" and _day_before(e, b)):
+                yield Flag("DQ-05", f"The coverage ends {show_date(e)}, before it begins {show_date(b)}.",
+                           member_row=r["id"], key="range:coverage", segments=seg)
+        elif r["exchange"] and b and int(b[:4]) < r["earliest_year"]:
+            yield Flag("DQ-05", f"Exchange coverage begins {show_date(b)}, before {r['earliest_year']}.",
+                       member_row=r["id"], key=f"year:{r['ordinal']}", severity="warning", segments=seg)
+        elif r["exchange"] and b and e and e[:4] != b[:4]:
+            yield Flag("DQ-05", f"Coverage from {show_date(b)} to {show_date(e)} spans two plan years.",
+                       member_row=r["id"], key=f"year:{r['ordinal']}", severity="warning", segments=seg)
+    # reporting-category dates
     for r in ctx.q(f"""
-            SELECT m.id, c.name, c.date_from, c.date_to, c.dtp_ordinal FROM cats c JOIN mm m ON m.id = c.m
-            WHERE (((c.date_from != '' AND c.date_from {nz}) OR (c.date_to != '' AND c.date_to {nz}))
-                   AND NOT {_BAD_DATE_FINDING})
+            SELECT c.m AS id, c.name, c.date_from, c.date_to, c.dtp_ordinal FROM cats c
+            WHERE (c.date_from != '' AND c.date_from {nz}) OR (c.date_to != '' AND c.date_to {nz})
                OR (c.date_to GLOB '{ISO_GLOB}' AND c.date_from > c.date_to)"""):
-        if r["date_from"] and r["date_to"] and re.fullmatch(r"\d{4}-\d{2}-\d{2}", r["date_from"] + "") and \
-                re.fullmatch(r"\d{4}-\d{2}-\d{2}", r["date_to"]) and r["date_from"] > r["date_to"]:
-            msg = f"The {r['name']} date range starts {show_date(r['date_from'])}, after it ends {show_date(r['date_to'])}."
+        f, t = r["date_from"] or "", r["date_to"] or ""
+        if iso.fullmatch(f) and iso.fullmatch(t) and f > t:
+            msg = f"The {r['name']} date range starts {show_date(f)}, after it ends {show_date(t)}."
+        elif r["id"] in flagged_dates:
+            continue
         else:
-            msg = f"The {r['name']} date {show_date(r['date_from'])} {show_date(r['date_to']) if r['date_to'] else ''} is not a real date."
-        yield Flag("DQ-05", " ".join(msg.split()), member_row=r["id"], key=f"cat:{r['dtp_ordinal']}",
+            msg = f"The {r['name']} date {show_date(f)}{' to ' + show_date(t) if t else ''} is not a real date."
+        yield Flag("DQ-05", msg, member_row=r["id"], key=f"cat:{r['dtp_ordinal']}",
                    segments=[{"ordinal": r["dtp_ordinal"], "element": "DTP03"}] if r["dtp_ordinal"] else [])
-    # birth dates in the future or too far back
-    for r in ctx.q(f"""
-            SELECT m.id, m.dob, m.eff_begin, f.file_date, f.max_age FROM mm m
-            JOIN fset f ON f.file_id = m.file_id
-            WHERE m.dob GLOB '{ISO_GLOB}' AND (m.dob > max(COALESCE(f.file_date, ''), COALESCE(m.eff_begin, ''))
-                  OR m.dob < date(COALESCE(f.file_date, m.eff_begin, date('now')), '-' || f.max_age || ' years'))"""):
-        ref = max(r["file_date"] or "", r["eff_begin"] or "")
-        if r["dob"] > ref:
-            msg = f"The date of birth {show_date(r['dob'])} is in the future (the file is dated {show_date(r['file_date'])})."
-        else:
-            msg = (f"The date of birth {show_date(r['dob'])} makes this member {age_on(r['dob'], ref)} years old, more than "
-                   f"{r['max_age']}.")
-        yield Flag("DQ-05", msg, member_row=r["id"], key="dob", segments=[At("DMG", element="DMG02")])
-    # ends before begins
-    for r in ctx.q(f"""
-            SELECT m.id, m.ins03, c.begin, c."end", c.ordinal, 'coverage' AS what FROM mm m
-            JOIN coverages c ON c.member_id = m.id
-            WHERE c.begin GLOB '{ISO_GLOB}' AND c."end" GLOB '{ISO_GLOB}' AND c."end" < c.begin
-              AND NOT (m.ins03 = '024' AND c."end" = date(c.begin, '-1 day'))
-            UNION ALL
-            SELECT m.id, m.ins03, m.elig_begin, m.elig_end, NULL, 'eligibility' FROM mm m
-            WHERE m.elig_begin GLOB '{ISO_GLOB}' AND m.elig_end GLOB '{ISO_GLOB}' AND m.elig_end < m.elig_begin
-              AND NOT (m.ins03 = '024' AND m.elig_end = date(m.elig_begin, '-1 day'))"""):
-        seg = ([At("DTP", qual="348", element="DTP03"), At("DTP", qual="349", element="DTP03")] if r["what"] == "coverage"
-               else [At("DTP", qual="356", element="DTP03"), At("DTP", qual="357", element="DTP03")])
-        yield Flag("DQ-05", f"The {r['what']} ends {show_date(r['end'])}, before it begins {show_date(r['begin'])}.",
-                   member_row=r["id"], key=f"range:{r['what']}", segments=seg)
-    # exchange plan years
-    for r in ctx.q(f"""
-            SELECT m.id, c.begin, c."end", c.ordinal, f.earliest_year FROM mm m
-            JOIN coverages c ON c.member_id = m.id JOIN fset f ON f.file_id = m.file_id
-            WHERE f.exchange = 1 AND c.begin GLOB '{ISO_GLOB}'
-              AND ((c."end" GLOB '{ISO_GLOB}' AND substr(c."end", 1, 4) != substr(c.begin, 1, 4) AND c."end" > c.begin)
-                   OR CAST(substr(c.begin, 1, 4) AS INTEGER) < f.earliest_year)"""):
-        if int(r["begin"][:4]) < r["earliest_year"]:
-            msg = f"Exchange coverage begins {show_date(r['begin'])}, before {r['earliest_year']}."
-        else:
-            msg = f"Coverage from {show_date(r['begin'])} to {show_date(r['end'])} spans two plan years."
-        yield Flag("DQ-05", msg, member_row=r["id"], key=f"year:{r['ordinal']}", severity="warning",
-                   segments=[At("DTP", qual="348", element="DTP03"), At("DTP", qual="349", element="DTP03")])
+
+
+def _day_before(end: str, begin: str) -> bool:
+    """An inbound cancellation may end the day before it begins."""
+    try:
+        return _dt.date.fromisoformat(begin) - _dt.date.fromisoformat(end) == _dt.timedelta(days=1)
+    except ValueError:
+        return False
 
 
 def _digits(s: str) -> str:
@@ -236,9 +249,9 @@ def dq06(ctx: Context) -> Iterator[Flag]:
     # SQL picks the rows with anything unusual (the fast path for phones: one 10-digit TE number, maybe an
     # AP number or an e-mail with @ and a dot); Python then says exactly what is wrong
     rows = ctx.q(f"""
-        SELECT m.id, m.ssn, m.id_qual, m.zip, m.phones, m.mailing, m.email, m.head_row, h.zip AS hzip, f.exchange
+        SELECT m.id, m.ssn, m.id_qual, m.zip, m.phones, m.mailing, m.email, m.head_row,
+               (SELECT h.zip FROM mm h WHERE h.id = m.head_row AND h.id != m.id) AS hzip, f.exchange
         FROM mm m JOIN fset f ON f.file_id = m.file_id
-        LEFT JOIN mm h ON h.id = m.head_row AND h.id != m.id
         WHERE (m.id_qual = '34' AND COALESCE(m.ssn, '') != '' AND NOT (length(m.ssn) = 9 AND m.ssn NOT GLOB '*[^0-9]*'
                                                                     AND replace(m.ssn, substr(m.ssn, 1, 1), '') != ''))
            OR (COALESCE(m.zip, '') != '' AND NOT {_ok_zip("m.zip")})
@@ -303,14 +316,21 @@ def dq06(ctx: Context) -> Iterator[Flag]:
       from the members actually in it: members may be missing.""",
       """Ask the exchange whether the transaction is complete; a missing member needs to be resent.""")
 def dq07(ctx: Context) -> Iterator[Flag]:
+    # the count of members is kept per transaction at import; subscribers are counted from the rows
     rows = ctx.q("""
-        WITH cnt AS (SELECT m.transaction_id AS tid, count(*) AS n, sum(m.ins01 = 'Y') AS subs,
-                       min(CASE WHEN m.ins01 = 'Y' THEN m.id END) AS first_sub, min(m.id) AS first_row
-                FROM mm m GROUP BY m.transaction_id)
-        SELECT t.id, t.qty_to, t.qty_dt, t.qty_et, cnt.n, cnt.subs, COALESCE(cnt.first_sub, cnt.first_row) AS row
-        FROM cnt JOIN transactions t ON t.id = cnt.tid
-        WHERE COALESCE(t.qty_to, '') != '' OR COALESCE(t.qty_dt, '') != '' OR COALESCE(t.qty_et, '') != ''""")
+        WITH tx AS (SELECT DISTINCT transaction_id AS tid FROM mm),
+        sub AS (SELECT m.transaction_id AS tid, count(*) AS subs FROM mm m WHERE m.ins01 = 'Y' GROUP BY m.transaction_id)
+        SELECT * FROM (
+            SELECT t.id, t.qty_to, t.qty_dt, t.qty_et, t.member_count AS n, COALESCE(sub.subs, 0) AS subs
+            FROM tx JOIN transactions t ON t.id = tx.tid LEFT JOIN sub ON sub.tid = tx.tid)
+        WHERE (COALESCE(qty_to, '') != '' AND qty_to != CAST(n AS TEXT))
+           OR (COALESCE(qty_dt, '') != '' AND qty_dt != CAST(n - subs AS TEXT))
+           OR (COALESCE(qty_et, '') != '' AND qty_et != CAST(subs AS TEXT))""")
     for r in rows:
+        row = ctx.q("SELECT id FROM mm WHERE transaction_id = ? ORDER BY ins01 = 'Y' DESC, id LIMIT 1", [r["id"]])
+        if not row:
+            continue
+        r = {**dict(r), "row": row[0]["id"]}
         checks = (("TO", r["qty_to"], r["n"], "members"), ("DT", r["qty_dt"], r["n"] - r["subs"], "dependants"),
                   ("ET", r["qty_et"], r["subs"], "subscribers"))
         for q, said, actual, what in checks:

@@ -62,7 +62,7 @@ def _prep_fset(ctx: Context) -> None:
     ctx.x("DROP TABLE IF EXISTS temp.fset")
     ctx.x("""CREATE TEMP TABLE fset (file_id INTEGER PRIMARY KEY, exchange INTEGER, fin_vocab INTEGER,
              file_date TEXT, age_limit INTEGER, spouse_min INTEGER, max_age INTEGER, tol REAL,
-             earliest_year INTEGER)""")
+             earliest_year INTEGER, dob_min TEXT)""")
     files = [r[0] for r in ctx.q("SELECT id FROM scope_f UNION SELECT DISTINCT file_id FROM ma")]
     rows = []
     for fid in files:
@@ -87,7 +87,8 @@ def _prep_fset(ctx: Context) -> None:
         rows.append((fid, int(exchange), int(fin_vocab), file_date, ctx.setting(fid, "dependant_age_limit"),
                      ctx.setting(fid, "spouse_min_age"), ctx.setting(fid, "max_age"),
                      float(ctx.setting(fid, "money_tolerance")), ctx.setting(fid, "earliest_coverage_year")))
-    ctx.conn.executemany("INSERT INTO fset VALUES (?,?,?,?,?,?,?,?,?)", rows)
+    ctx.conn.executemany("INSERT INTO fset VALUES (?,?,?,?,?,?,?,?,?,NULL)", rows)
+    ctx.x("UPDATE fset SET dob_min = date(COALESCE(file_date, date('now')), '-' || max_age || ' years')")
 
 
 def _prep_catname(ctx: Context) -> None:
@@ -197,11 +198,17 @@ def _prep_cats(ctx: Context) -> None:
     known = ", ".join(lit(n) for n in sorted(set(_settings.KNOWN_CATEGORIES) | set(mapped)))
     quals = " OR ".join(f"(c.name = {lit(k)} AND c.ref_qual != '{v}')" for k, v in _EXPECTED_QUAL.items())
     ctx.x("DROP TABLE IF EXISTS temp.cats")
+    # an imported file's categories were inserted together: read them as one range of rows
+    ranges = []
+    for r in ctx.q("SELECT file_id, min(id) AS lo, max(id) AS hi FROM mm GROUP BY file_id"):
+        a, b = ctx.q("SELECT min(id), max(id) FROM categories WHERE member_id BETWEEN ? AND ?", [r["lo"], r["hi"]])[0]
+        if a is not None:
+            ranges.append(f"(c.id BETWEEN {int(a)} AND {int(b)} AND c.member_id BETWEEN {int(r['lo'])} AND {int(r['hi'])})")
     ctx.x(f"""CREATE TEMP TABLE cats AS
-              SELECT c.member_id AS m, mm.file_id, c.name, c.ref_qual, c.value, c.amount, c.date_qual, c.date_from,
+              SELECT c.member_id AS m, c.file_id, c.name, c.ref_qual, c.value, c.amount, c.date_qual, c.date_from,
                      c.date_to, c.ordinal, c.ref_ordinal, c.dtp_ordinal, c.seq
-              FROM mm JOIN categories c ON c.member_id = mm.id
-              WHERE c.name IN ({', '.join(lit(n) for n in money_names)}) OR c.name NOT IN ({known})
+              FROM categories c
+              WHERE ({' OR '.join(ranges) or '0'}) AND c.member_id IN (SELECT id FROM mm) AND (c.name IN ({', '.join(lit(n) for n in money_names)}) OR c.name NOT IN ({known})
                  OR (c.ref_qual != '' AND ({quals}))
                  OR (c.name = 'SOURCE EXCHANGE ID' AND c.value NOT GLOB '[A-Z][A-Z]0')
                  OR (c.name = 'REQUEST SUBMIT TIMESTAMP' AND NOT (length(c.value) IN (14, 16)
@@ -211,7 +218,8 @@ def _prep_cats(ctx: Context) -> None:
                  OR (c.name = 'SEP REASON' AND NOT (c.value GLOB '[A-Z0-9][A-Z0-9]-*'
                                                    OR c.value GLOB '[A-Z0-9][A-Z0-9] -*'))
                  OR c.date_qual = 'RD8'
-                 OR (c.date_from != '' AND c.date_from NOT GLOB '{ISO_GLOB}')""")
+                 OR (c.date_from != '' AND c.date_from NOT GLOB '{ISO_GLOB}'))""")
+    ctx.x("CREATE INDEX temp.idx_cats_m ON cats(m)")
 
 
 def _prep_mm(ctx: Context) -> None:
@@ -237,6 +245,7 @@ def _prep_mm(ctx: Context) -> None:
     ctx.x("CREATE INDEX temp.idx_ma_g ON ma(g)")
     ctx.x("CREATE INDEX temp.idx_ma_head ON ma(head_row)")
     ctx.x("CREATE INDEX temp.idx_ma_person ON ma(person_id)")
+    ctx.x("CREATE INDEX temp.idx_ma_txn ON ma(transaction_id)")
     if ctx.q("SELECT 1 FROM ma WHERE own = 0 LIMIT 1"):
         ctx.x("CREATE TEMP VIEW mm AS SELECT * FROM ma WHERE own = 1")
     else:

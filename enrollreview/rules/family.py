@@ -257,33 +257,31 @@ def fam10(ctx: Context) -> Iterator[Flag]:
       this plan and needs the exchange.""")
 def fam12(ctx: Context) -> Iterator[Flag]:
     ctx.need("fin")
-    rows = ctx.q(f"""
-        WITH plan AS (SELECT c.member_id, min(c.plan_id) AS plan FROM mm JOIN coverages c ON c.member_id = mm.id
-                      WHERE (mm.ins01 = 'Y' OR mm.head_row IS NULL) AND COALESCE(mm.state, '') != ''
-                        AND c.plan_id GLOB '{HIOS_GLOB}' GROUP BY c.member_id),
-        ra AS (SELECT member_row, max(ra) AS ra FROM fin WHERE upper(ra) LIKE 'R-__%' GROUP BY member_row)
-        SELECT m.id, upper(m.state) AS st, m.ins01, m.file_id, plan.plan, ra.ra, upper(h.state) AS hstate, h.id AS hid
-        FROM mm m LEFT JOIN plan ON plan.member_id = m.id LEFT JOIN ra ON ra.member_row = m.id
-        LEFT JOIN mm h ON h.id = m.head_row AND h.id != m.id
-        WHERE COALESCE(m.state, '') != '' AND (
-              ((m.ins01 = 'Y' OR h.id IS NULL)
-               AND ((plan.plan IS NOT NULL AND upper(m.state) != substr(plan.plan, 6, 2))
-                    OR (ra.ra IS NOT NULL AND upper(m.state) != upper(substr(ra.ra, 3, 2)))))
-           OR (m.ins01 != 'Y' AND COALESCE(h.state, '') != '' AND upper(m.state) != upper(h.state)))""")
-    for r in rows:
-        st, segs = r["st"], [At("N4", element="N402")]
-        if r["ins01"] == "Y" or r["hid"] is None:
-            plan_state = r["plan"][5:7] if r["plan"] else None
-            ra = r["ra"] or ""
-            if plan_state and st != plan_state:
-                yield Flag("FAM-12", f"The residence is in {st} but the plan {r['plan']} is a {plan_state} plan.",
-                           member_row=r["id"], key="plan", segments=[*segs, At("REF", qual="CE", element="REF02")])
-            elif ra:
-                yield Flag("FAM-12", f"The residence is in {st} but the rating area {ra} is in {ra[2:4].upper()}.",
-                           member_row=r["id"], key="plan", segments=segs)
-        else:
-            yield Flag("FAM-12", f"This dependant lives in {st}, the subscriber in {r['hstate']}.", member_row=r["id"],
-                       related=[r["hid"]], key="household", severity="info", segments=segs)
+    seen = set()
+    for r in ctx.q(f"""
+            SELECT m.id, upper(m.state) AS st, c.plan_id AS plan FROM mm m JOIN coverages c ON c.member_id = m.id
+            WHERE (m.ins01 = 'Y' OR m.head_row IS NULL) AND COALESCE(m.state, '') != ''
+              AND c.plan_id GLOB '{HIOS_GLOB}' AND upper(m.state) != substr(c.plan_id, 6, 2)"""):
+        if r["id"] in seen:
+            continue
+        seen.add(r["id"])
+        yield Flag("FAM-12", f"The residence is in {r['st']} but the plan {r['plan']} is a {r['plan'][5:7]} plan.",
+                   member_row=r["id"], key="plan", segments=[At("N4", element="N402"), At("REF", qual="CE", element="REF02")])
+    for r in ctx.q("""
+            SELECT m.id, upper(m.state) AS st, x.ra FROM fin x JOIN mm m ON m.id = x.member_row
+            WHERE (m.ins01 = 'Y' OR m.head_row IS NULL) AND COALESCE(m.state, '') != '' AND upper(x.ra) LIKE 'R-__%'
+              AND upper(m.state) != upper(substr(x.ra, 3, 2))"""):
+        if r["id"] in seen:
+            continue
+        seen.add(r["id"])
+        yield Flag("FAM-12", f"The residence is in {r['st']} but the rating area {r['ra']} is in {r['ra'][2:4].upper()}.",
+                   member_row=r["id"], key="plan", segments=[At("N4", element="N402")])
+    for r in ctx.q("""
+            SELECT d.id, upper(d.state) AS st, upper(h.state) AS hstate, h.id AS hid FROM mm d JOIN mm h ON h.id = d.head_row
+            WHERE d.ins01 != 'Y' AND COALESCE(d.state, '') != '' AND COALESCE(h.state, '') != ''
+              AND upper(d.state) != upper(h.state)"""):
+        yield Flag("FAM-12", f"This dependant lives in {r['st']}, the subscriber in {r['hstate']}.", member_row=r["id"],
+                   related=[r["hid"]], key="household", severity="info", segments=[At("N4", element="N402")])
     ours_by_file = {fid: [x.upper() for x in ctx.setting(fid, "our_states")] for (fid,) in ctx.q("SELECT file_id FROM fset")}
     for fid, ours in ours_by_file.items():
         if not ours:
