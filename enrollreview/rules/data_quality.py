@@ -171,7 +171,7 @@ def dq05(ctx: Context) -> Iterator[Flag]:
     # coverage dates, in one pass
     for r in ctx.q(f"""
             SELECT m.id, m.ins03, c.begin, c."end", c.maint_eff, c.paid_through, c.ordinal, f.exchange, f.earliest_year
-            FROM mm m JOIN coverages c ON c.member_id = m.id JOIN fset f ON f.file_id = m.file_id
+            FROM mm m JOIN cv c ON c.member_id = m.id JOIN fset f ON f.file_id = m.file_id
             WHERE (c.begin != '' AND c.begin {nz}) OR (c."end" != '' AND c."end" {nz})
                OR (c.maint_eff != '' AND c.maint_eff {nz}) OR (c.paid_through != '' AND c.paid_through {nz})
                OR (c."end" < c.begin AND c."end" != '')
@@ -302,10 +302,10 @@ def dq06(ctx: Context) -> Iterator[Flag]:
                                member_row=r["id"], key=f"phone:{n}", severity=sev, segments=[At("PER")])
     for r in ctx.q(f"""
             SELECT m.id, c.plan_id, c.ordinal FROM mm m
-            JOIN coverages c ON c.member_id = m.id JOIN fset f ON f.file_id = m.file_id
+            JOIN cv c ON c.member_id = m.id JOIN fset f ON f.file_id = m.file_id
             WHERE f.exchange = 1 AND c.plan_id != '' AND c.plan_id NOT GLOB '{HIOS_GLOB}'
               AND (m.ins01 = 'Y' OR m.head_row IS NULL OR c.plan_id NOT IN
-                   (SELECT hc.plan_id FROM coverages hc WHERE hc.member_id = m.head_row))"""):
+                   (SELECT hc.plan_id FROM cv hc WHERE hc.member_id = m.head_row))"""):
         yield Flag("DQ-06", f"The plan id (REF*CE) '{r['plan_id']}' is not a 16-character exchange plan id "
                    f"(5-digit issuer, state, 9 digits; it has {len(r['plan_id'])} characters).", member_row=r["id"],
                    key=f"plan:{r['plan_id']}", segments=[At("REF", qual="CE", element="REF02")])
@@ -474,7 +474,7 @@ def dq10(ctx: Context) -> Iterator[Flag]:
     for r in ctx.q("""
             SELECT * FROM (
                 SELECT m.id, m.ins01, m.ins03, m.ins08, m.member_id, fl.isa_receiver,
-                       CASE WHEN m.ins03 IN ('021', '024') THEN (SELECT count(*) FROM coverages c WHERE c.member_id = m.id)
+                       CASE WHEN m.ins03 IN ('021', '024') THEN (SELECT count(*) FROM cv c WHERE c.member_id = m.id)
                        END AS ncov
                 FROM mm m JOIN fset f ON f.file_id = m.file_id
                 JOIN files fl ON fl.id = m.file_id WHERE f.exchange = 1)

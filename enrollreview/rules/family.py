@@ -73,16 +73,16 @@ def fam03(ctx: Context) -> Iterator[Flag]:
 def fam04(ctx: Context) -> Iterator[Flag]:
     rows = ctx.q("""
         SELECT d.id, h.id AS hid, dc.hd03, dc.plan_id, dc.policy_id, dc.ordinal,
-               (SELECT group_concat(DISTINCT sc.plan_id) FROM coverages sc WHERE sc.member_id = h.id
+               (SELECT group_concat(DISTINCT sc.plan_id) FROM cv sc WHERE sc.member_id = h.id
                 AND sc.hd03 = dc.hd03) AS hplans,
-               (SELECT group_concat(DISTINCT sc.policy_id) FROM coverages sc WHERE sc.member_id = h.id
+               (SELECT group_concat(DISTINCT sc.policy_id) FROM cv sc WHERE sc.member_id = h.id
                 AND sc.hd03 = dc.hd03) AS hpols
         FROM mm d JOIN mm h ON h.id = d.head_row
-        JOIN coverages dc ON dc.member_id = d.id
-        WHERE d.ins01 != 'Y' AND EXISTS (SELECT 1 FROM coverages sc WHERE sc.member_id = h.id AND sc.hd03 = dc.hd03)
-          AND ((dc.plan_id != '' AND NOT EXISTS (SELECT 1 FROM coverages sc WHERE sc.member_id = h.id
+        JOIN cv dc ON dc.member_id = d.id
+        WHERE d.ins01 != 'Y' AND EXISTS (SELECT 1 FROM cv sc WHERE sc.member_id = h.id AND sc.hd03 = dc.hd03)
+          AND ((dc.plan_id != '' AND NOT EXISTS (SELECT 1 FROM cv sc WHERE sc.member_id = h.id
                 AND sc.hd03 = dc.hd03 AND (sc.plan_id = dc.plan_id OR sc.plan_id = '')))
-            OR (dc.policy_id != '' AND NOT EXISTS (SELECT 1 FROM coverages sc WHERE sc.member_id = h.id
+            OR (dc.policy_id != '' AND NOT EXISTS (SELECT 1 FROM cv sc WHERE sc.member_id = h.id
                 AND sc.hd03 = dc.hd03 AND (sc.policy_id = dc.policy_id OR sc.policy_id = ''))))""")
     for r in rows:
         hplans = [p for p in (r["hplans"] or "").split(",") if p]
@@ -259,7 +259,7 @@ def fam12(ctx: Context) -> Iterator[Flag]:
     ctx.need("fin")
     seen = set()
     for r in ctx.q(f"""
-            SELECT m.id, upper(m.state) AS st, c.plan_id AS plan FROM mm m JOIN coverages c ON c.member_id = m.id
+            SELECT m.id, upper(m.state) AS st, c.plan_id AS plan FROM mm m JOIN cv c ON c.member_id = m.id
             WHERE (m.ins01 = 'Y' OR m.head_row IS NULL) AND COALESCE(m.state, '') != ''
               AND c.plan_id GLOB '{HIOS_GLOB}' AND upper(m.state) != substr(c.plan_id, 6, 2)"""):
         if r["id"] in seen:

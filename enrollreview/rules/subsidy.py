@@ -149,7 +149,7 @@ def fin05(ctx: Context) -> Iterator[Flag]:
             total = round(r["total"], 2)
             ords = [o[0] for o in ctx.q(f"SELECT pre1_ord FROM fin WHERE member_row IN ({','.join('?' * len(ids))})",
                                         ids)]
-        if r["dep_nonzero"] == 0 and ctx.q("SELECT 1 FROM coverages WHERE member_id = ? AND hd03 = 'DEN'", [r["id"]]):
+        if r["dep_nonzero"] == 0 and ctx.q("SELECT 1 FROM cv WHERE member_id = ? AND hd03 = 'DEN'", [r["id"]]):
             continue   # family-rated dental: the dependants carry 0 and the subscriber the family premium
         yield Flag("FIN-05", f"The members' premiums (PRE AMT 1) add up to {money(total)} but the total premium "
                    f"(PRE AMT TOT) is {money(r['pretot'])}" + (f" (effective {show_date(eff)})" if eff else "") + ".",
@@ -172,13 +172,13 @@ CSR_VARIANTS = {"00": "non-exchange plan", "01": "exchange plan without cost-sha
       copays.""")
 def fin06(ctx: Context) -> Iterator[Flag]:
     for r in ctx.q("""SELECT m.id, c.plan_id, c.csr_variant, c.ordinal, f.exchange
-                      FROM mm m JOIN coverages c ON c.member_id = m.id
+                      FROM mm m JOIN cv c ON c.member_id = m.id
                       JOIN fset f ON f.file_id = m.file_id
                       WHERE length(c.plan_id) = 16 AND substr(c.plan_id, 1, 5) NOT GLOB '*[^0-9]*'
                         AND (c.csr_variant NOT IN ('00','01','02','03','04','05','06')
                              OR (c.csr_variant = '00' AND f.exchange = 1))
                         AND (m.ins01 = 'Y' OR m.head_row IS NULL OR c.plan_id NOT IN
-                             (SELECT hc.plan_id FROM coverages hc WHERE hc.member_id = m.head_row))"""):
+                             (SELECT hc.plan_id FROM cv hc WHERE hc.member_id = m.head_row))"""):
         seg = [{"ordinal": r["ordinal"], "element": None}, At("REF", qual="CE", element="REF02")]
         if r["csr_variant"] == "00":
             yield Flag("FIN-06", f"Plan {r['plan_id']} has variant 00 (the off-exchange variant) on an exchange "
@@ -199,13 +199,13 @@ def fin07(ctx: Context) -> Iterator[Flag]:
     # "the source still sends CSR AMT": most subscribers with a cost-sharing variant in the file carry one
     csr_files = {r[0] for r in ctx.q("""
         SELECT x.file_id FROM fin x JOIN mm m ON m.id = x.member_row
-        JOIN coverages c ON c.member_id = m.id AND c.csr_variant IN ('02', '03', '04', '05', '06')
+        JOIN cv c ON c.member_id = m.id AND c.csr_variant IN ('02', '03', '04', '05', '06')
         JOIN finp p ON p.member_row = m.id
         WHERE m.ins01 = 'Y' GROUP BY x.file_id HAVING 2 * sum(p.has_csr) >= count(*)""")}
     rows = ctx.q("""
         SELECT m.id, m.file_id, x.eff, x.csr, x.aptc, x.csr_ord, x.aptc_ord, c.plan_id, c.csr_variant, c.ordinal
         FROM fin x JOIN mm m ON m.id = x.member_row
-        JOIN coverages c ON c.member_id = m.id AND c.csr_variant != ''
+        JOIN cv c ON c.member_id = m.id AND c.csr_variant != ''
         WHERE m.ins01 = 'Y' AND c.plan_id NOT GLOB '*[^0-9A-Z]*' AND length(c.plan_id) = 16
           AND ((c.csr_variant IN ('00', '01') AND x.csr > 0)
                OR (c.csr_variant IN ('02', '04', '05', '06') AND COALESCE(x.csr, 0) = 0)
@@ -233,7 +233,7 @@ def fin08(ctx: Context) -> Iterator[Flag]:
     rows = ctx.q("""
         SELECT * FROM (
             SELECT x.member_row AS id, x.ra, x.ra_ord, x.eff,
-                   (SELECT c.plan_id FROM coverages c WHERE c.member_id = x.member_row AND length(c.plan_id) = 16
+                   (SELECT c.plan_id FROM cv c WHERE c.member_id = x.member_row AND length(c.plan_id) = 16
                     ORDER BY c.seq LIMIT 1) AS plan
             FROM fin x WHERE x.ra IS NOT NULL)
         WHERE upper(trim(ra)) NOT GLOB 'R-[A-Z][A-Z][0-9][0-9][0-9]'

@@ -114,3 +114,9 @@ def m002b_rules_facts(db: Database) -> None:
     happens on a store m002 just created)."""
     _ensure(db)
     db.execute("DELETE FROM rule_runs WHERE file_id NOT IN (SELECT DISTINCT file_id FROM member_facts)")
+
+
+@migrations()
+def m002c_rules_links(db: Database) -> None:
+    """Adds person_links (DUP-07) to stores that had the two migrations above before it existed."""
+    _ensure(db)
