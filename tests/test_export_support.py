@@ -108,11 +108,14 @@ def _objects(data: bytes) -> dict[int, bytes]:
     return {int(n): body for n, body in re.findall(rb"(\d+) 0 obj(.*?)endobj", data, re.S)}
 
 
-def _stream(body: bytes) -> bytes:
-    m = re.search(rb"stream\r?\n(.*?)\r?\nendstream", body, re.S)
-    assert m, body[:200]
-    raw = m.group(1)
-    return zlib.decompress(raw) if b"/FlateDecode" in body.split(b"stream")[0] else raw
+def _stream(body: bytes, objs: dict[int, bytes]) -> bytes:
+    head, _, rest = body.partition(b"stream")
+    rest = rest[2:] if rest.startswith(b"\r\n") else rest[1:]
+    m = re.search(rb"/Length\s+(\d+)(\s+0\s+R)?", head)
+    assert m, head[:200]
+    length = int(objs[int(m.group(1))].strip()) if m.group(2) else int(m.group(1))
+    raw = rest[:length]
+    return zlib.decompress(raw) if b"/FlateDecode" in head else raw
 
 
 def _cmap(text: bytes) -> dict[int, str]:
@@ -158,9 +161,9 @@ def pdf_pages(path: Path) -> list[str]:
             n = int(num)
             if n not in cmaps:
                 tu = _ref(objs[n], b"ToUnicode")
-                cmaps[n] = _cmap(_stream(objs[tu])) if tu else {}
+                cmaps[n] = _cmap(_stream(objs[tu], objs)) if tu else {}
             fonts[name] = cmaps[n]
-        content = _stream(objs[_ref(page, b"Contents")])  # type: ignore[index]
+        content = _stream(objs[_ref(page, b"Contents")], objs)  # type: ignore[index]
         out: list[str] = []
         cur: dict[int, str] = {}
         for tok in re.finditer(rb"/(\w+)\s+[\d.]+\s+Tf|<([0-9A-Fa-f]*)>\s*Tj|\[(.*?)\]\s*TJ|(ET)", content, re.S):

@@ -24,6 +24,7 @@ from sqlite_utils import Database
 
 from ..phi import format_ssn, mask_ssn
 from ..review import statuses as st
+from ..review.history import rollup_sql
 from ..review.workflow import field_label, is_ssn_field
 
 CATEGORIES = ("duplicate", "maintenance", "family", "subsidy", "data_quality", "missing")
@@ -204,70 +205,38 @@ def callbacks(db: Database, filters: Filters | None = None, *, show_ssn: bool = 
               today: _dt.date | None = None) -> ListData:
     """Members whose open flags need a call: one row per member, soonest due date first.
 
-    The flags are copied into a working table sorted by member, severity and id; one pass groups
-    them (reasons in severity order, no duplicates) into a second working table, which is then read
-    sorted by due date. Nothing is held in memory but one group, so 100,000 members stream.
+    The selected flags are copied into a working table sorted by member, severity and id and indexed
+    by member; grouping through that index (INDEXED BY) concatenates each member's reasons in that
+    order. All of it runs inside SQLite and the rows stream, so 100,000 members need little memory.
     """
     f = filters or Filters()
     if not f.statuses:
         f = Filters(**{**asdict(f), "statuses": list(CALLBACK_DEFAULT_STATUSES)})
     today = today or _dt.date.today()
     cond, params = f.sql("f")
-    tag = secrets.token_hex(6)
-    flags_t, groups_t = f"temp._cbf_{tag}", f"temp._cbg_{tag}"
+    name = f"_cb_{secrets.token_hex(6)}"
+    work = f"temp.{name}"
     conn = db.conn
-    own_txn = not conn.in_transaction  # inserting into the working tables opens an implicit transaction
     conn.execute(f"""
-        CREATE TABLE {flags_t} AS
+        CREATE TABLE {work} AS
         SELECT COALESCE('p' || m.person_id, '17:' || NULLIF(m.member_id, ''), 'r' || m.id) AS k,
                f.id, f.message, COALESCE(f.status, 'new') AS status, f.assigned_to, f.due_date, f.created_at,
                f.member_id
         FROM flags f JOIN members m ON m.id = f.member_id
         WHERE {cond}
         ORDER BY k, {SEV_ORDER.format(a="f")}, f.id""", params)
-    conn.execute(f"CREATE TABLE {groups_t} (mrow INTEGER, due TEXT, opened TEXT, status TEXT, assigned TEXT, "
-                 "reasons TEXT)")
-    batch: list[tuple[Any, ...]] = []
-    count = 0
-
-    def emit(g: list[tuple[Any, ...]]) -> None:
-        nonlocal count
-        count += 1
-        if len(g) == 1:  # most members: one flag
-            r = g[0]
-            batch.append((r[7], r[5], r[6], r[3], r[4] or "", r[2]))
-        else:
-            emit_many(g)
-        if len(batch) >= 5000:
-            conn.executemany(f"INSERT INTO {groups_t} VALUES (?,?,?,?,?,?)", batch)
-            batch.clear()
-
-    def emit_many(g: list[tuple[Any, ...]]) -> None:
-        dues = [r[5] for r in g if r[5]]
-        batch.append((max(r[7] for r in g), min(dues) if dues else None, min(r[6] for r in g),
-                      st.rollup(r[3] for r in g),
-                      ", ".join(sorted({r[4] for r in g if r[4]})),
-                      _SEP.join(dict.fromkeys(r[2] for r in g))))
-
-    group: list[tuple[Any, ...]] = []
-    for r in conn.execute(f"SELECT * FROM {flags_t} ORDER BY rowid"):
-        if group and r[0] != group[0][0]:
-            emit(group)
-            group = []
-        group.append(r)
-    if group:
-        emit(group)
-    if batch:
-        conn.executemany(f"INSERT INTO {groups_t} VALUES (?,?,?,?,?,?)", batch)
-    conn.execute(f"DROP TABLE {flags_t}")
-    if own_txn and conn.in_transaction:
-        conn.commit()  # only temp tables were written; never leave a transaction open behind the caller
+    conn.execute(f"CREATE INDEX temp.{name}_k ON {name}(k)")
+    count = conn.execute(f"SELECT COUNT(DISTINCT k) FROM {work}").fetchone()[0]
     cur = conn.execute(f"""
         SELECT g.due, g.opened, g.status, g.assigned, m.last_name, m.first_name, m.phones, m.member_id,
                m.policy_id, COALESCE(NULLIF(c.plan_id, ''), c.hd04) AS plan, m.ssn, g.reasons
-        FROM {groups_t} g JOIN members m ON m.id = g.mrow
+        FROM (SELECT k, MAX(member_id) AS mrow, MIN(due_date) AS due, MIN(created_at) AS opened,
+                     {rollup_sql('t')} AS status, group_concat(DISTINCT assigned_to) AS assigned,
+                     group_concat(message, char(30)) AS reasons
+              FROM {work} t INDEXED BY {name}_k GROUP BY k) g
+        JOIN members m ON m.id = g.mrow
         LEFT JOIN coverages c ON c.member_id = m.id AND c.seq = 1
-        ORDER BY g.due IS NULL, g.due, g.opened, g.rowid""")
+        ORDER BY g.due IS NULL, g.due, g.opened, g.k""")
     closed = []
 
     def close() -> None:
@@ -277,16 +246,19 @@ def callbacks(db: Database, filters: Filters | None = None, *, show_ssn: bool = 
         closed.append(True)
         with contextlib.suppress(sqlite3.Error):
             cur.close()
-            conn.execute(f"DROP TABLE IF EXISTS {groups_t}")
+            conn.execute(f"DROP TABLE IF EXISTS {work}")
 
     def rows() -> Iterator[tuple[Any, ...]]:
         try:
             for due, opened, status, assigned, last, first, phones, mid, pid, plan, ssn, reasons in cur:
                 opened_d = parse_iso_date(opened)
                 phone, others, email = split_contacts(phones)
+                if assigned and "," in assigned:
+                    assigned = ", ".join(sorted(assigned.split(",")))
+                reasons = "; ".join(dict.fromkeys(reasons.split(_SEP))) if _SEP in reasons else reasons
                 yield (parse_iso_date(due), (today - opened_d).days if opened_d else None, st.label(status),
-                       assigned, _name(last, first), f"{phone}; {others}" if others else phone, email,
-                       mid or "", pid or "", plan or "", _ssn(ssn, show_ssn), reasons.replace(_SEP, "; "))
+                       assigned or "", _name(last, first), f"{phone}; {others}" if others else phone, email,
+                       mid or "", pid or "", plan or "", _ssn(ssn, show_ssn), reasons)
         finally:
             close()
 
