@@ -115,12 +115,17 @@ def _prep_fin(ctx: Context) -> None:
     aptc, totres, csr (numbers), ra (rating area text), oth (sum of the other payers FIN-04 subtracts),
     *_ord (the REF segment ordinal of each value). finp: per member, which categories it carries
     (has_pre1, ...). fincat: the financial categories themselves (m, canon, value, amount, eff, ord, dord)."""
-    ctx.need("cats")
+    ctx.need("catname")
     ctx.x("DROP VIEW IF EXISTS temp.fincat")
     cols = ("c.value AS value, c.amount AS amount, COALESCE(NULLIF(c.date_from, ''), '') AS eff, "
             "c.ref_ordinal AS ord, c.dtp_ordinal AS dord, c.seq AS seq")
-    ctx.x(f"""CREATE TEMP VIEW fincat AS SELECT c.m AS m, n.canon AS canon, {cols}
-              FROM cats c JOIN catname n ON n.file_id = c.file_id AND n.name = c.name WHERE n.canon IN {_FIN_CANON}""")
+    if ctx.q("SELECT 1 FROM catname WHERE name != canon LIMIT 1"):
+        ctx.x(f"""CREATE TEMP VIEW fincat AS SELECT c.member_id AS m, n.canon AS canon, {cols}
+                  FROM categories c JOIN catname n ON n.file_id = c.file_id AND n.name = c.name
+                  WHERE {_cat_ranges(ctx)} AND n.canon IN {_FIN_CANON}""")
+    else:   # every file uses the FFE names
+        ctx.x(f"""CREATE TEMP VIEW fincat AS SELECT c.member_id AS m, c.name AS canon, {cols}
+                  FROM categories c WHERE {_cat_ranges(ctx)} AND c.name IN {_FIN_CANON}""")
     subtract: dict[int, set[str]] = {}
     for (fid,) in ctx.q("SELECT file_id FROM fset"):
         subtract[fid] = set(ctx.setting(fid, "responsibility_subtracts"))
@@ -177,14 +182,28 @@ def _prep_fin(ctx: Context) -> None:
     ctx.x("CREATE UNIQUE INDEX temp.idx_finp_member ON finp(member_row)")
 
 
+def _cat_ranges(ctx: Context) -> str:
+    """SQL condition on categories c: the categories of the imported rows. A file's categories were
+    inserted together, so they are one range of row ids per file (read in order, no index probes)."""
+    if "cat_ranges" not in ctx.__dict__:
+        ranges = []
+        for r in ctx.q("SELECT min(id) AS lo, max(id) AS hi FROM mm GROUP BY file_id"):
+            a, b = ctx.q("SELECT min(id), max(id) FROM categories WHERE member_id BETWEEN ? AND ?", [r["lo"], r["hi"]])[0]
+            if a is not None:
+                ranges.append(f"(c.id BETWEEN {int(a)} AND {int(b)} AND c.member_id BETWEEN {int(r['lo'])} AND "
+                              f"{int(r['hi'])})")
+        ctx.__dict__["cat_ranges"] = "(" + (" OR ".join(ranges) or "0") + ")"
+    return ctx.__dict__["cat_ranges"]
+
+
 MM_COLUMNS = history.MEMBER_COLUMNS
 FACT_COLUMNS = ("head_row", "group_key", "event", "eff_begin", "eff_end")
 
 
 def _prep_cats(ctx: Context) -> None:
-    """cats: the one pass over the imported members' 2750 categories. It keeps the financial ones (for
-    fin) and every odd one: a name outside the known vocabularies, a qualifier or value of an FFE name in
-    the wrong form, a date range or a date that is not a real date (DQ-05, DQ-08 read it)."""
+    """cats: the odd 2750 categories of the imported rows: a name outside the known vocabularies, a
+    qualifier or value of an FFE name in the wrong form, an amount that is not a number, a date range or a
+    date that is not a real date (DQ-05, DQ-08 and FIN-10 read it). Usually a handful of rows."""
     from .. import settings as _settings
     from .data_quality import _EXPECTED_QUAL
 
@@ -198,17 +217,13 @@ def _prep_cats(ctx: Context) -> None:
     known = ", ".join(lit(n) for n in sorted(set(_settings.KNOWN_CATEGORIES) | set(mapped)))
     quals = " OR ".join(f"(c.name = {lit(k)} AND c.ref_qual != '{v}')" for k, v in _EXPECTED_QUAL.items())
     ctx.x("DROP TABLE IF EXISTS temp.cats")
-    # an imported file's categories were inserted together: read them as one range of rows
-    ranges = []
-    for r in ctx.q("SELECT file_id, min(id) AS lo, max(id) AS hi FROM mm GROUP BY file_id"):
-        a, b = ctx.q("SELECT min(id), max(id) FROM categories WHERE member_id BETWEEN ? AND ?", [r["lo"], r["hi"]])[0]
-        if a is not None:
-            ranges.append(f"(c.id BETWEEN {int(a)} AND {int(b)} AND c.member_id BETWEEN {int(r['lo'])} AND {int(r['hi'])})")
     ctx.x(f"""CREATE TEMP TABLE cats AS
               SELECT c.member_id AS m, c.file_id, c.name, c.ref_qual, c.value, c.amount, c.date_qual, c.date_from,
                      c.date_to, c.ordinal, c.ref_ordinal, c.dtp_ordinal, c.seq
               FROM categories c
-              WHERE ({' OR '.join(ranges) or '0'}) AND (c.name IN ({', '.join(lit(n) for n in money_names)}) OR c.name NOT IN ({known})
+              WHERE {_cat_ranges(ctx)} AND (c.name NOT IN ({known})
+                 OR (c.name IN ({', '.join(lit(n) for n in money_names)}) AND c.name != 'RATING AREA'
+                     AND c.value != '' AND (c.amount IS NULL OR length(c.value) > 18))
                  OR (c.ref_qual != '' AND ({quals}))
                  OR (c.name = 'SOURCE EXCHANGE ID' AND c.value NOT GLOB '[A-Z][A-Z]0')
                  OR (c.name = 'REQUEST SUBMIT TIMESTAMP' AND NOT (length(c.value) IN (14, 16)

@@ -17,6 +17,8 @@ SUB_ONLY = {"aptc": "APTC AMT", "pretot": "PRE AMT TOT", "totres": "TOT RES AMT"
 REQUIRED_SUB = {"pre1": "PRE AMT 1", "pretot": "PRE AMT TOT", "aptc": "APTC AMT", "totres": "TOT RES AMT",
                 "ra": "RATING AREA"}
 _RA = re.compile(r"^R-([A-Z]{2})(\d{3})$")
+_MONEY = ("('PRE AMT 1', 'PRE AMT TOT', 'APTC AMT', 'TOT RES AMT', 'CSR AMT', 'OTH PAY AMT 1', 'OTH PAY AMT 2', "
+          "'TOT EMP RES AMT')")
 
 
 def _ref(ordinal: int | None) -> list[dict[str, Any]]:
@@ -264,13 +266,13 @@ def fin08(ctx: Context) -> Iterator[Flag]:
 def fin09(ctx: Context) -> Iterator[Flag]:
     ctx.need("fin")
     rows = ctx.q("""
-        SELECT m.id, m.eff_begin, m.eff_end, m.ins04, fc.eff, min(fc.dord) AS dtp,
-               (SELECT k.value FROM categories k WHERE k.member_id = m.id AND k.name = 'SEP REASON') AS sep
-        FROM fincat fc JOIN mm m ON m.id = fc.m JOIN fset f ON f.file_id = m.file_id
-        WHERE f.exchange = 1 AND fc.eff != '' AND m.ins03 != '024' AND m.eff_begin IS NOT NULL
-          AND (fc.eff < m.eff_begin OR (m.eff_end IS NOT NULL AND fc.eff > m.eff_end)
-               OR substr(fc.eff, 1, 4) != substr(m.eff_begin, 1, 4) OR substr(fc.eff, 9, 2) != '01')
-        GROUP BY m.id, fc.eff""")
+        SELECT m.id, m.eff_begin, m.eff_end, m.ins04, x.eff,
+               (SELECT k.value FROM categories k WHERE k.member_id = m.id AND k.name = 'SEP REASON') AS sep,
+               (SELECT min(c.dtp_ordinal) FROM categories c WHERE c.member_id = m.id AND c.date_from = x.eff) AS dtp
+        FROM fin x JOIN mm m ON m.id = x.member_row JOIN fset f ON f.file_id = m.file_id
+        WHERE f.exchange = 1 AND x.eff != '' AND m.ins03 != '024' AND m.eff_begin IS NOT NULL
+          AND (x.eff < m.eff_begin OR (m.eff_end IS NOT NULL AND x.eff > m.eff_end)
+               OR substr(x.eff, 1, 4) != substr(m.eff_begin, 1, 4) OR substr(x.eff, 9, 2) != '01')""")
     done = set()
     for r in rows:
         eff, begin, end = r["eff"], r["eff_begin"], r["eff_end"]
@@ -298,8 +300,10 @@ def fin09(ctx: Context) -> Iterator[Flag]:
       """Ask the exchange to resend the amount as a number.""")
 def fin10(ctx: Context) -> Iterator[Flag]:
     ctx.need("fin")
-    for r in ctx.q("""SELECT fc.m AS id, fc.canon, fc.value, fc.ord FROM fincat fc
-                      WHERE fc.canon != 'RATING AREA' AND COALESCE(fc.value, '') != ''
-                        AND (fc.amount IS NULL OR length(fc.value) > 18)"""):
-        yield Flag("FIN-10", f"{r['canon']} is '{r['value']}', which is not an amount.", member_row=r["id"],
+    ctx.need("cats")
+    for r in ctx.q(f"""SELECT c.m AS id, n.canon, c.name, c.value, c.ref_ordinal AS ord FROM cats c
+                       JOIN catname n ON n.file_id = c.file_id AND n.name = c.name
+                       WHERE n.canon IN {_MONEY} AND COALESCE(c.value, '') != ''
+                         AND (c.amount IS NULL OR length(c.value) > 18)"""):
+        yield Flag("FIN-10", f"{r['name']} is '{r['value']}', which is not an amount.", member_row=r["id"],
                    key=f"{r['canon']}:{r['ord']}", segments=_ref(r["ord"]))
