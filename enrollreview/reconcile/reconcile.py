@@ -474,7 +474,7 @@ def _miss01(db: Database, ctx: _Ctx) -> int:
         WHERE NOT c.any_match AND r.status <> 'cancelled'""", {"sender": ctx.sender, "name": ctx.roster_name})
     conn.execute(_FLAG_UPSERT_HEAD + """
         SELECT fp, 'MISS-01', :cat, 'error', NULL, NULL, pol, NULL, msg, :next, '[]', '[]', :status, :now, :now, rid
-        FROM rc_m01 WHERE 1""" + _FLAG_UPSERT_TAIL,
+        FROM rc_m01 WHERE 1 ORDER BY fp""" + _FLAG_UPSERT_TAIL,
                  {"cat": CATEGORY, "next": NEXT_STEP["MISS-01"], "status": NEEDS_CALL_BACK, "now": ctx.now})
     conn.execute("INSERT OR IGNORE INTO rc_fp SELECT fp FROM rc_m01")
     conn.execute("INSERT INTO reconcile_discrepancies (roster_id, rule, roster_row_id, member_row_id, field, "
