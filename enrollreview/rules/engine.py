@@ -105,6 +105,8 @@ def _prep_catname(ctx: Context) -> None:
 
 _FIN_CANON = ("('PRE AMT 1', 'PRE AMT TOT', 'APTC AMT', 'TOT RES AMT', 'CSR AMT', 'RATING AREA', 'OTH PAY AMT 1', "
               "'OTH PAY AMT 2', 'TOT EMP RES AMT')")
+_MONEY_CANON = ("PRE AMT 1", "PRE AMT TOT", "APTC AMT", "TOT RES AMT", "CSR AMT", "OTH PAY AMT 1", "OTH PAY AMT 2",
+                "TOT EMP RES AMT")
 _FIN_COLS = {"PRE AMT 1": "pre1", "PRE AMT TOT": "pretot", "APTC AMT": "aptc", "TOT RES AMT": "totres",
              "CSR AMT": "csr", "RATING AREA": "ra"}
 
@@ -137,8 +139,9 @@ def _prep_fin(ctx: Context) -> None:
     sel = ", ".join(f"max(CASE WHEN canon = '{k}' THEN {'value' if c == 'ra' else 'amount'} END) AS v_{c}, "
                     f"max(CASE WHEN canon = '{k}' THEN ord END) AS o_{c}" for k, c in _FIN_COLS.items())
     pick = ", ".join(f"p.v_{c}, p.o_{c}" for c in _FIN_COLS.values())
-    has = ", ".join(f"max(canon = '{k}') AS has_{c}" for k, c in _FIN_COLS.items())
-    ctx.x(f"""CREATE TEMP TABLE finp AS SELECT m AS member_row, min(eff) AS e0, max(eff) AS e1, {has}, {sel}
+    # has_x: the member carries category x with a REF value (the same aggregate as o_x, computed once)
+    has = ", ".join(f"(max(CASE WHEN canon = '{k}' THEN ord END) IS NOT NULL) AS has_{c}" for k, c in _FIN_COLS.items())
+    ctx.x(f"""CREATE TEMP TABLE finp AS SELECT m AS member_row, min(eff) AS e0, max(eff) AS e1, {sel}, {has}
               FROM fincat GROUP BY m""")
     ctx.x(f"""INSERT INTO fin SELECT p.member_row, p.e1, mm.file_id, NULL, {pick}
               FROM finp p JOIN mm ON mm.id = p.member_row WHERE p.e0 = p.e1""")
@@ -188,8 +191,12 @@ def _cat_ranges(ctx: Context) -> str:
     if "cat_ranges" not in ctx.__dict__:
         ranges = []
         for r in ctx.q("SELECT min(id) AS lo, max(id) AS hi FROM mm GROUP BY file_id"):
-            a, b = ctx.q("SELECT min(id), max(id) FROM categories WHERE member_id BETWEEN ? AND ?", [r["lo"], r["hi"]])[0]
-            if a is not None:
+            first = ctx.q("SELECT id FROM categories WHERE member_id BETWEEN ? AND ? ORDER BY member_id, id LIMIT 1",
+                          [r["lo"], r["hi"]])
+            last = ctx.q("SELECT id FROM categories WHERE member_id BETWEEN ? AND ? ORDER BY member_id DESC, id DESC "
+                         "LIMIT 1", [r["lo"], r["hi"]])
+            if first and last:
+                a, b = first[0][0], last[0][0]
                 ranges.append(f"(c.id BETWEEN {int(a)} AND {int(b)} AND c.member_id BETWEEN {int(r['lo'])} AND "
                               f"{int(r['hi'])})")
         ctx.__dict__["cat_ranges"] = "(" + (" OR ".join(ranges) or "0") + ")"
@@ -212,28 +219,33 @@ def _prep_cats(ctx: Context) -> None:
     def lit(x: str) -> str:
         return "'" + x.replace("'", "''") + "'"
 
-    mapped = [r[0] for r in ctx.q("SELECT DISTINCT name FROM catname")]
-    money_names = [r[0] for r in ctx.q(f"SELECT DISTINCT name FROM catname WHERE canon IN {_FIN_CANON}")]
-    known = ", ".join(lit(n) for n in sorted(set(_settings.KNOWN_CATEGORIES) | set(mapped)))
-    quals = " OR ".join(f"(c.name = {lit(k)} AND c.ref_qual != '{v}')" for k, v in _EXPECTED_QUAL.items())
+    # one CASE on the name, so each category is tested only against the checks of its own kind
+    checks: dict[str, list[str]] = defaultdict(list)
+    for canon, name in {(r[0], r[1]) for r in ctx.q("SELECT canon, name FROM catname")}:
+        if canon in _EXPECTED_QUAL:
+            checks[name].append(f"(c.ref_qual != '' AND c.ref_qual != '{_EXPECTED_QUAL[canon]}')")
+        if canon in _MONEY_CANON:
+            checks[name].append("(c.value != '' AND (c.amount IS NULL OR length(c.value) > 18))")
+        if canon == "SOURCE EXCHANGE ID":
+            checks[name].append("c.value NOT GLOB '[A-Z][A-Z]0'")
+        elif canon == "REQUEST SUBMIT TIMESTAMP":
+            checks[name].append("NOT (length(c.value) IN (14, 16) AND c.value NOT GLOB '*[^0-9]*')")
+        elif canon == "APPLICATION ID AND ORIGIN":
+            checks[name].append("NOT ((c.value GLOB '*[0-9]-[0-9][0-9]' OR c.value GLOB '*[0-9]-[0-9]') "
+                                "AND substr(c.value, 1, instr(c.value, '-') - 1) NOT GLOB '*[^0-9]*')")
+        elif canon == "SEP REASON":
+            checks[name].append("NOT (c.value GLOB '[A-Z0-9][A-Z0-9]-*' OR c.value GLOB '[A-Z0-9][A-Z0-9] -*')")
+        checks.setdefault(name, [])
+    known = sorted(set(_settings.KNOWN_CATEGORIES) | set(checks))
+    whens = " ".join(f"WHEN {lit(n)} THEN {' OR '.join(c) or '0'}" for n, c in sorted(checks.items()))
     ctx.x("DROP TABLE IF EXISTS temp.cats")
     ctx.x(f"""CREATE TEMP TABLE cats AS
               SELECT c.member_id AS m, c.file_id, c.name, c.ref_qual, c.value, c.amount, c.date_qual, c.date_from,
                      c.date_to, c.ordinal, c.ref_ordinal, c.dtp_ordinal, c.seq
               FROM categories c
-              WHERE {_cat_ranges(ctx)} AND (c.name NOT IN ({known})
-                 OR (c.name IN ({', '.join(lit(n) for n in money_names)}) AND c.name != 'RATING AREA'
-                     AND c.value != '' AND (c.amount IS NULL OR length(c.value) > 18))
-                 OR (c.ref_qual != '' AND ({quals}))
-                 OR (c.name = 'SOURCE EXCHANGE ID' AND c.value NOT GLOB '[A-Z][A-Z]0')
-                 OR (c.name = 'REQUEST SUBMIT TIMESTAMP' AND NOT (length(c.value) IN (14, 16)
-                                                              AND c.value NOT GLOB '*[^0-9]*'))
-                 OR (c.name = 'APPLICATION ID AND ORIGIN' AND NOT ((c.value GLOB '*[0-9]-[0-9][0-9]'
-                     OR c.value GLOB '*[0-9]-[0-9]') AND substr(c.value, 1, instr(c.value, '-') - 1) NOT GLOB '*[^0-9]*'))
-                 OR (c.name = 'SEP REASON' AND NOT (c.value GLOB '[A-Z0-9][A-Z0-9]-*'
-                                                   OR c.value GLOB '[A-Z0-9][A-Z0-9] -*'))
-                 OR c.date_qual = 'RD8'
-                 OR (c.date_from != '' AND c.date_from NOT GLOB '{ISO_GLOB}'))""")
+              WHERE {_cat_ranges(ctx)}
+                AND (CASE c.name {whens} ELSE c.name NOT IN ({', '.join(lit(n) for n in known)}) END
+                     OR c.date_qual = 'RD8' OR (c.date_from != '' AND c.date_from NOT GLOB '{ISO_GLOB}'))""")
     ctx.x("CREATE INDEX temp.idx_cats_m ON cats(m)")
 
 

@@ -41,12 +41,13 @@ _NONALPHA = re.compile(r"[^A-Z]")
 
 
 def norm_name(s: str | None) -> str:
-    return _NONALPHA.sub("", (s or "").upper())
+    u = (s or "").upper()
+    return u if u.isalpha() or not u else _NONALPHA.sub("", u)
 
 
 def valid_ssn(s: str | None) -> bool:
     """9 digits and not one digit repeated (placeholders like 999999999 identify nobody)."""
-    return bool(s) and len(s) == 9 and s.isdigit() and len(set(s)) > 1  # type: ignore[arg-type]
+    return bool(s) and len(s) == 9 and s.isdigit() and s != s[0] * 9  # type: ignore[arg-type,index]
 
 
 def event_kind(ins03: str | None, ins04: str | None, amrc: str | None, begin: str | None, end: str | None) -> str:
@@ -242,10 +243,8 @@ def _persons(db: Database, rows: list[Any]) -> dict[int, int]:
     Candidates on record come from the persons table (narrow, indexed on each key); within the file,
     later rows also match earlier ones."""
     conn = db.conn
-    keyed = []
-    for r in rows:
-        dob = r[6] if _iso(r[6]) else ""
-        keyed.append((r[0], r[4] or "", r[3] or "", dob, r[7] or "", norm_name(r[8]), norm_name(r[9]), r))
+    keyed = [(r[0], r[4] or "", r[3] or "", r[6] if r[6] and len(r[6]) == 10 and r[6][4] == "-" else "", r[7] or "",
+              norm_name(r[8]), norm_name(r[9]), r) for r in rows]
     by_member: dict[str, int] = {}
     by_s: dict[tuple[str, str], list[tuple[int, str]]] = defaultdict(list)
     by_ssn: dict[str, list[int]] = defaultdict(list)
