@@ -1,23 +1,25 @@
 """History across files: who is the same person, which rows form one enrollment group, and what
 each row does to its policy over time.
 
-`prepare(db)` runs once per imported file, before the rules, and fills on `members`:
+`prepare(db)` runs once per imported file, before the rules:
 
-* `person_id`: the same person across files, matched in this order: member id (REF*17); subscriber
-  id (REF*0F) + date of birth + first name; SSN; normalised last name + first name + date of birth.
-  Twins (same last name and birth date, different first names) stay two people. A match is refused
-  when both sides carry different member ids: that is "one person under two member ids" (DUP-07),
-  which must stay visible rather than be merged away.
-* `head_row`: the subscriber row a dependant belongs to inside its transaction: the subscriber with
-  the same REF*0F, else the subscriber it follows (when its own REF*0F is nobody's: FAM-03), else none
-  (a dependant-only transaction, or a dependant of a subscriber on record from another file).
-* `group_key`: the enrollment group across files, "policy id|subscriber id" (exchange policy id =
-  2300 REF*1L, else 2000 REF*1L on a subscriber-only cancel). The subscriber id is part of the key so
-  that employer-style files, where one group number covers many unrelated subscribers in one
-  transaction, fall apart into households.
-* `event`, `eff_begin`, `eff_end`, `sent_at`: what the row does (enrolled, effectuated, changed,
-  cancelled = end on or before begin, terminated = end after begin, reinstated, audit, other), its
-  coverage dates and when the sender made it.
+* `members.person_id`: the same person across files, matched in this order: member id (REF*17);
+  subscriber id (REF*0F) + date of birth + first name; SSN; normalised last name + first name + date of
+  birth. Twins (same last name and birth date, different first names) stay two people. A match is
+  refused when both sides carry different member ids: that is "one person under two member ids"
+  (DUP-07, recorded in `person_links`), which must stay visible rather than be merged away. The insert
+  trigger of the rules migration already set the person of a known member id (or a new person with
+  the row's own id); this only corrects the rows another key matches.
+* `member_facts` (a narrow table, one row per member row):
+  - `head_row`: the subscriber row a dependant belongs to inside its transaction: the subscriber with
+    the same REF*0F, else the subscriber it follows (when its own REF*0F is nobody's: FAM-03), else none
+    (a dependant-only transaction, or a dependant of a subscriber on record from another file);
+  - `group_key`: the enrollment group across files, "policy id|subscriber id" (exchange policy id =
+    2300 REF*1L, else 2000 REF*1L on a subscriber-only cancel). The subscriber id is part of the key so
+    that employer-style files, where one group number covers many unrelated subscribers in one
+    transaction, fall apart into households;
+  - `event`, `eff_begin`, `eff_end`: what the row does (enrolled, effectuated, changed, cancelled = end
+    on or before begin, terminated = end after begin, reinstated, audit, other) and its coverage dates.
 
 `policy_timeline()` and `person_timeline()` read the result for the GUI and the CLI.
 """
