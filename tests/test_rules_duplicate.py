@@ -148,3 +148,25 @@ def test_dup07_quiet_for_different_people(store):
     store.load(store.group(roles=("spouse",)))
     store.load(store.group(roles=("spouse",)))
     assert store.flags("DUP-07") == []
+
+
+def test_dup06_plan_of_another_issuer_when_our_ids_are_set(store):
+    from enrollreview import settings
+
+    g = store.group(roles=())
+    store.load(g)
+    assert store.flags("DUP-06") == []          # not configured: not checked
+    settings.set_value(store.db, "our_issuer_ids", ["99999"])
+    g2 = store.group(roles=())
+    store.load(g2)
+    f = store.flags("DUP-06")
+    assert [x["member_id"] for x in f] == [sub(g2).member_id] and "48213" in f[0]["message"]
+
+
+def test_dup06_quiet_for_our_issuer(store):
+    from enrollreview import settings
+
+    settings.set_value(store.db, "our_issuer_ids", [gen.HIOS_ISSUER])
+    settings.set_value(store.db, "our_states", ["VA", "NC"])
+    store.load(store.group(roles=()))
+    assert store.flags("DUP-06") == []

@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any
 
-from .base import At, Context, Flag, rule, show_date
+from .base import HIOS_GLOB, At, Context, Flag, rule, show_date
 from .history import GroupPeriod, group_periods
 
 VALID_SSN_SQL = ("length({c}) = 9 AND {c} NOT GLOB '*[^0-9]*' AND replace({c}, substr({c}, 1, 1), '') != ''")
@@ -200,6 +200,36 @@ def dup05(ctx: Context) -> Iterator[Flag]:
                            member_row=b.subscriber_row, related=[a.subscriber_row], policy_id=b.policy_id,
                            key=a.group_key, segments=[At("REF", qual="0F", element="REF02"),
                                                       At("REF", qual="1L", element="REF02", loop="2300")])
+
+
+@rule("DUP-06", "duplicate", "error", "Enrollment meant for another issuer or state",
+      """The plan id (REF*CE) names another issuer (its first five digits are not one of our HIOS issuer
+      ids) or a state we do not sell in. Checked only when the settings our_issuer_ids / our_states are
+      filled in.""",
+      """Do not enroll the member; tell the exchange the enrollment was sent to the wrong issuer so the
+      member is not left without coverage.""")
+def dup06(ctx: Context) -> Iterator[Flag]:
+    for (fid,) in ctx.q("SELECT file_id FROM fset"):
+        issuers = [str(x) for x in ctx.setting(fid, "our_issuer_ids")]
+        states = [str(x).upper() for x in ctx.setting(fid, "our_states")]
+        if not issuers and not states:
+            continue
+        seen = set()
+        for r in ctx.q(f"""SELECT m.id, c.plan_id FROM mm m JOIN cv c ON c.member_id = m.id
+                           WHERE m.file_id = ? AND (m.ins01 = 'Y' OR m.head_row IS NULL)
+                             AND c.plan_id GLOB '{HIOS_GLOB}'""", [fid]):
+            plan = r["plan_id"]
+            if r["id"] in seen:
+                continue
+            if issuers and plan[:5] not in issuers:
+                msg = f"Plan {plan} belongs to issuer {plan[:5]}, not to us ({', '.join(issuers)})."
+            elif states and plan[5:7] not in states:
+                msg = f"Plan {plan} is a {plan[5:7]} plan; we sell in {', '.join(states)}."
+            else:
+                continue
+            seen.add(r["id"])
+            yield Flag("DUP-06", msg, member_row=r["id"], key="issuer",
+                       segments=[At("REF", qual="CE", element="REF02")])
 
 
 @rule("DUP-07", "duplicate", "warning", "Same person under two member ids",
