@@ -10,7 +10,6 @@ GUI's worker needs.
 
 from __future__ import annotations
 
-import bisect
 import datetime as _dt
 import hashlib
 import json
@@ -25,7 +24,16 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from .parse import MEMBER_COLS, MEMBER_JSON, TXN_COLS, ChunkCancelled, ChunkJob, ChunkResult, parse_chunk
+from .parse import (
+    MEMBER_COLS,
+    MEMBER_JSON,
+    TXN_COLS,
+    ChunkCancelled,
+    ChunkJob,
+    ChunkResult,
+    parse_chunk,
+    worker_init,
+)
 from .x12.reader import UnreadableFile, read_interchanges
 from .x12.types import Delimiters, Segment
 
@@ -282,7 +290,8 @@ def _run_parallel(jobs: list[ChunkJob], n_workers: int, write: Callable[[ChunkRe
     import multiprocessing
 
     # spawn, not fork: the GUI calls this from a thread, and forking a threaded Qt process is unsafe.
-    ex = cf.ProcessPoolExecutor(max_workers=n_workers, mp_context=multiprocessing.get_context("spawn"))
+    ex = cf.ProcessPoolExecutor(max_workers=n_workers, mp_context=multiprocessing.get_context("spawn"),
+                                initializer=worker_init, initargs=(os.getpid(),))
     try:
         # Keep only a few chunks in flight so finished rows do not pile up in memory.
         pending = list(jobs)
@@ -316,53 +325,78 @@ def _run_parallel(jobs: list[ChunkJob], n_workers: int, write: Callable[[ChunkRe
     ex.shutdown(wait=True)
 
 
+CHUNK_BYTES = 1_000_000  # small chunks keep each result quick to hand over (no long GUI stalls)
+
+
 def plan_chunks(text: str, start: int, d: Delimiters, path: str, n: int) -> list[ChunkJob]:
-    """Split the file at ST boundaries into about `n` chunks of similar size."""
+    """Split the file at ST boundaries into at least `n` chunks of about CHUNK_BYTES each.
+
+    One pass over the chunk ranges records what a single walker would know at each chunk's start:
+    the first segment's ordinal, the ISA and GS in force, and the control numbers seen before. Every
+    scan is bounded to one chunk, so no single C call holds the GIL for long.
+    """
     size = len(text) - start
     if n <= 1 or size <= 0:
         return [ChunkJob(0, path, start, len(text), 1, d, final=True)]
+    n = max(n, -(-size // CHUNK_BYTES))
     t, e = re.escape(d.segment), re.escape(d.element)
     st_re = re.compile(t + r"[\r\n]*(?=ST" + e + ")")
     bounds: list[int] = []
     for k in range(1, n):
-        m = st_re.search(text, start + size * k // n)
-        if m and (not bounds or m.end() > bounds[-1]):
+        m = st_re.search(text, max(start + size * k // n, bounds[-1] if bounds else 0))
+        if m is None:
+            break
+        if not bounds or m.end() > bounds[-1]:
             bounds.append(m.end())
     if not bounds:
         return [ChunkJob(0, path, start, len(text), 1, d, final=True)]
     empty_re = re.compile(t + r"(?=[\r\n]*" + t + ")")
-    env_re = re.compile(t + r"[\r\n]*(?=(ISA|GS)" + e + ")")
-    st_id_re = re.compile(t + r"[\r\n]*ST" + e + r"[^" + t + e + r"]*" + e + r"([^" + t + e + r"]*)")
-    env = [(start, "ISA")] + [(m.end(), m.group(1)) for m in env_re.finditer(text, start)]
-    sts = [(m.end(1), m.group(1)) for m in st_id_re.finditer(text, start)]
-    st_pos = [p for p, _ in sts]
+    env_re = re.compile(t + r"[\r\n]*(?=(ISA|GS|ST)" + e + ")")
 
-    def ordinal_at(pos: int) -> int:
-        return 1 + text.count(d.segment, start, pos) - len(empty_re.findall(text, start, pos))
+    def count_segments(lo: int, hi: int) -> int:
+        return text.count(d.segment, lo, hi) - sum(1 for _ in empty_re.finditer(text, lo, hi))
 
-    def segment_at(pos: int) -> Segment:
+    def segment_at(pos: int, ordinal: int) -> Segment:
         stop = text.find(d.segment, pos)
         body = text[pos:stop if stop >= 0 else len(text)]
-        return Segment(ordinal_at(pos), pos, body, body.split(d.element))
+        return Segment(ordinal, pos, body, body.split(d.element))
 
+    isa = segment_at(start, 1)
+    gs: Segment | None = None
+    isa_ids: list[str] = []
+    gs_ids: list[str] = []
+    st_ids: list[str] = []
+    ordinal = 1
     jobs: list[ChunkJob] = []
     edges = [start, *bounds, len(text)]
     for i in range(len(edges) - 1):
-        b, end = edges[i], edges[i + 1]
-        job = ChunkJob(i, path, b, end, ordinal_at(b) if i else 1, d, final=(i == len(edges) - 2))
+        lo, hi = edges[i], edges[i + 1]
+        job = ChunkJob(i, path, lo, hi, ordinal, d, final=(i == len(edges) - 2))
         if i:
-            isa = max((p for p, kind in env if kind == "ISA" and p < b), default=start)
-            gs = max((p for p, kind in env if kind == "GS" and isa < p < b), default=None)
-            job.prefix = [segment_at(isa)] + ([segment_at(gs)] if gs is not None else [])
-            # What one walker over the whole file would have counted before `b`.
-            job.isa_ids = [segment_at(p).fields[13:14][0] if len(segment_at(p).fields) > 13 else ""
-                           for p, kind in env if kind == "ISA" and p < isa]
-            job.gs_ids = [g.get(6) for g in (segment_at(p) for p, kind in env if kind == "GS" and isa < p < b)
-                          if gs is None or g.offset < gs]
-            lo = bisect.bisect_left(st_pos, gs if gs is not None else isa)
-            hi = bisect.bisect_left(st_pos, b)
-            job.st_ids = [sid for _, sid in sts[lo:hi]]
+            job.prefix = [isa] + ([gs] if gs is not None else [])
+            job.isa_ids, job.gs_ids, job.st_ids = list(isa_ids), list(gs_ids), list(st_ids)
         jobs.append(job)
+        if i:  # every chunk after the first starts with an ST, which the scan below cannot see
+            st_ids.append(segment_at(lo, ordinal).get(2))
+        # Walk this chunk's envelope segments to know the state at the next chunk's start.
+        seen = lo
+        seen_ordinal = ordinal
+        for m in env_re.finditer(text, lo, hi):
+            pos = m.end()
+            seen_ordinal += count_segments(seen, pos)
+            seen = pos
+            seg = segment_at(pos, seen_ordinal)
+            kind = m.group(1)
+            if kind == "ISA":
+                isa_ids.append(isa.get(13))
+                isa, gs, gs_ids, st_ids = seg, None, [], []
+            elif kind == "GS":
+                if gs is not None:
+                    gs_ids.append(gs.get(6))
+                gs, st_ids = seg, []
+            else:
+                st_ids.append(seg.get(2))
+        ordinal = seen_ordinal + count_segments(seen, hi)
     return jobs
 
 

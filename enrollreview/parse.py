@@ -84,14 +84,33 @@ def _json(v: Any) -> str:
     return json.dumps(v, separators=(",", ":"))
 
 
+def worker_init(parent_pid: int) -> None:
+    """Runs in each worker process: exit when the importing process dies (e.g. it was killed).
+
+    Without this, a killed import would leave its workers waiting forever on their task queue.
+    """
+    import os
+    import threading
+    import time
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(0.5)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
 def parse_chunk(job: ChunkJob, cancel: Callable[[], bool] | None = None,
                 progress: Callable[[int, int, int], None] | None = None) -> ChunkResult:
     """Parse one chunk. `progress(offset, segments, members)` is called every CANCEL_EVERY segments."""
     if job.text is not None:
-        text = job.text
-    else:
+        text, lo, hi, base = job.text, job.begin, job.end, 0
+    else:  # a worker reads only its own slice of the file
         with open(job.path, "rb") as fh:
-            text = fh.read().decode("latin-1")
+            fh.seek(job.begin)
+            text = fh.read(job.end - job.begin).decode("latin-1")
+        lo, hi, base = 0, len(text), job.begin
     d = job.delims
     txn_rows: list[tuple[Any, ...]] = []
     member_rows: list[tuple[Any, ...]] = []
@@ -145,7 +164,7 @@ def parse_chunk(job: ChunkJob, cancel: Callable[[], bool] | None = None,
     nseg = 0
     step, add = walker.step, builder.add
     last = job.begin
-    for seg in iter_segments(text, job.begin, job.end, d, job.first_ordinal, reader_findings, final=job.final):
+    for seg in iter_segments(text, lo, hi, d, job.first_ordinal, reader_findings, final=job.final, base=base):
         add(seg, step(seg))
         nseg += 1
         if nseg % CANCEL_EVERY == 0:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
+import uuid
 
 import pytest
 
@@ -231,6 +233,29 @@ def test_cancel_leaves_the_store_as_it_was(db, write_file):
     assert counts(db) == before
 
 
+def _assert_workers_exit(token: str) -> None:
+    """The killed import's worker processes must not linger."""
+    def orphans() -> list[str]:
+        found = []
+        for d in os.listdir("/proc"):
+            if d.isdigit():
+                try:
+                    with open(f"/proc/{d}/environ", "rb") as fh:
+                        env = fh.read()
+                    with open(f"/proc/{d}/cmdline", "rb") as fh:
+                        cmd = fh.read()
+                except OSError:
+                    continue
+                if b"multiprocessing" in cmd and f"ER_KILL_TEST={token}".encode() in env:
+                    found.append(d)
+        return found
+
+    deadline = time.monotonic() + 10
+    while orphans() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert orphans() == []
+
+
 def test_a_killed_import_leaves_the_store_exactly_as_before(tmp_path, write_file):
     from enrollreview.store import open_db
 
@@ -240,8 +265,10 @@ def test_a_killed_import_leaves_the_store_exactly_as_before(tmp_path, write_file
     before = counts(db)
     db.close()
     big = write_file(make_834(30000, ctl=2), "big.834")
+    token = uuid.uuid4().hex
     proc = subprocess.Popen([sys.executable, "-m", "enrollreview", "import", "--db", str(dbp), str(big)],
-                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env={**os.environ, "ER_KILL_TEST": token})
     # Kill it once it is writing: the WAL grows while the import transaction is open.
     wal = tmp_path / "kill.sqlite-wal"
     deadline = time.monotonic() + 60
@@ -252,6 +279,7 @@ def test_a_killed_import_leaves_the_store_exactly_as_before(tmp_path, write_file
     assert proc.poll() is None, "the import finished before it could be killed; make the file bigger"
     proc.kill()
     proc.wait()
+    _assert_workers_exit(token)
     db = open_db(dbp)
     assert counts(db) == before
     assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"

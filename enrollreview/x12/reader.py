@@ -146,13 +146,13 @@ def _split(rr: ReadResult) -> Iterator[Segment]:
 
 def iter_segments(
     text: str, begin: int, end: int, delims: Delimiters, first_ordinal: int, findings: list[Finding],
-    *, final: bool,
+    *, final: bool, base: int = 0,
 ) -> Iterator[Segment]:
     """Yield the segments of text[begin:end], numbering them from `first_ordinal`.
 
     `begin` must be the start of a segment (or of blank space before one). With `final`, text after
     the last terminator is reported as a truncated segment; parallel chunks that end at a segment
-    boundary pass final=False.
+    boundary pass final=False. `base` is added to every offset (text may be a slice of the file).
     """
     term, ele = delims.segment, delims.element
     strip_cr = term == "\n"
@@ -166,7 +166,7 @@ def iter_segments(
             if cut < 0:
                 break
         chunk = text[pos:cut]
-        base = pos
+        at = pos + base
         for raw in chunk.split(term):
             lead = len(raw) - len(raw.lstrip("\r\n"))
             seg = raw[lead:] if lead else raw
@@ -174,13 +174,13 @@ def iter_segments(
                 seg = seg[:-1]
             if seg:
                 ordinal += 1
-                yield Segment(ordinal, base + lead, seg, seg.split(ele))
+                yield Segment(ordinal, at + lead, seg, seg.split(ele))
             elif not raw.strip("\r\n ") and ordinal >= first_ordinal:
                 findings.append(
                     Finding(ordinal, SEGMENT, "EMPTY", "", "An empty segment (two terminators in a row) "
                             "follows this segment; it was skipped.")
                 )
-            base += len(raw) + 1
+            at += len(raw) + 1
         pos = cut + 1
     if not final:
         return
