@@ -16,3 +16,16 @@ def test_no_display_prints_how_to_proceed():
     assert r.returncode == 3
     assert "no display found" in r.stderr and "xvfb-run" in r.stderr and "--help" in r.stderr
     assert "Traceback" not in r.stderr + r.stdout
+
+
+def test_db_option_works_before_and_after_the_command(tmp_path, corpus):
+    a, b = tmp_path / "a.sqlite", tmp_path / "b.sqlite"
+    f = corpus / "lfh-x12__add-subscriber-coverage.834"
+    for args, store in ((["--db", str(a), "import", str(f)], a), (["import", "--db", str(b), str(f)], b)):
+        r = subprocess.run([sys.executable, "-m", "enrollreview", *args], cwd=ROOT, capture_output=True,
+                           text=True, timeout=120)
+        assert r.returncode == 0, r.stderr
+        assert store.exists()
+        r = subprocess.run([sys.executable, "-m", "enrollreview", "files", "--db", str(store), "--format", "json"],
+                           cwd=ROOT, capture_output=True, text=True, timeout=120)
+        assert '"lfh-x12__add-subscriber-coverage.834"' in r.stdout

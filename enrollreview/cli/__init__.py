@@ -40,8 +40,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .. import __version__
 
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--db", metavar="PATH", help="the store to use (default: $ENROLLREVIEW_DB or the user "
-                        "data directory)")
+    # SUPPRESS: a subcommand's own (absent) --db must not overwrite one given before the subcommand
+    common.add_argument("--db", metavar="PATH", default=argparse.SUPPRESS,
+                        help="the store to use (default: $ENROLLREVIEW_DB or the user data directory)")
     parser = argparse.ArgumentParser(
         prog="enrollreview",
         description="Review ANSI X12 834 enrollment files offline. With no command, starts the desktop app.",
@@ -85,6 +86,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args_list or args_list[0].startswith("--db") and len(args_list) <= 2:
         args_list = [*args_list, "gui"] if args_list else ["gui"]
     args = parser.parse_args(args_list)
+    if not hasattr(args, "db"):  # --db is SUPPRESSed so a subcommand cannot reset it; absent means default
+        args.db = None
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
