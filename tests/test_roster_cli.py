@@ -91,3 +91,13 @@ def test_reconcile_errors_are_one_line(tmp_path, capsys):
     assert main(["reconcile", "discrepancies", "--roster", "9", "--out", str(tmp_path / "x.csv"), "--db", db]) == 2
     assert "there is no roster 9" in capsys.readouterr().err
     assert main(["roster", "import", str(tmp_path / "nope.csv"), "--db", db]) == 2
+
+
+def test_db_option_before_or_after_the_command(tmp_path, capsys):
+    db, roster, _ = _store(tmp_path)
+    assert main(["--db", db, "roster", "import", str(roster)]) == 0
+    assert main(["roster", "--db", db, "list", "--format", "json"]) == 0
+    out = capsys.readouterr().out
+    assert json.loads(out[out.index("["):])[0]["name"] == "roster.csv"
+    assert main(["--db", db, "files", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["status"] == "imported"
