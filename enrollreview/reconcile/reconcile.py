@@ -265,9 +265,6 @@ FROM (
 ) x;
 CREATE UNIQUE INDEX temp.rc_sub_sid ON rc_sub(sid);
 CREATE INDEX temp.rc_sub_key ON rc_sub(pol, mem);
-CREATE INDEX temp.rc_sub_subdob ON rc_sub(sub, dob);
-CREATE INDEX temp.rc_sub_ssn ON rc_sub(ssn);
-CREATE INDEX temp.rc_sub_name ON rc_sub(nk, dob);
 CREATE TEMP TABLE rc_match (rid INTEGER PRIMARY KEY, sid INTEGER NOT NULL, level INTEGER NOT NULL);
 CREATE INDEX temp.rc_match_sid ON rc_match(sid);
 """
@@ -275,7 +272,7 @@ CREATE INDEX temp.rc_match_sid ON rc_match(sid);
 _FALLBACK = """
 WITH cand AS MATERIALIZED (
     SELECT r.id AS rid, s.sid, r.policy_id || '|' || r.member_id AS rp
-    FROM roster_rows r JOIN rc_sub s ON {cond}
+    FROM roster_rows r JOIN rc_un s ON {cond}
     WHERE r.roster_id = :roster AND r.id NOT IN (SELECT rid FROM rc_match)
       AND s.sid NOT IN (SELECT sid FROM rc_match)
 ),
@@ -365,6 +362,12 @@ def reconcile(db: Database, roster_id: int | None = None, *, as_of: _dt.date | N
         conn.execute("INSERT INTO rc_match (rid, sid, level) SELECT r.id, s.sid, 1 FROM roster_rows r "
                      "JOIN rc_sub s ON s.pol = r.policy_id AND s.mem = r.member_id WHERE r.roster_id = ?",
                      [roster_id])
+        # the fallback keys only need the subjects round 1 left over (usually few): index just those
+        conn.execute("DROP TABLE IF EXISTS temp.rc_un")
+        conn.execute("CREATE TEMP TABLE rc_un AS SELECT * FROM rc_sub WHERE sid NOT IN (SELECT sid FROM rc_match)")
+        for ddl in ("CREATE INDEX temp.rc_un_subdob ON rc_un(sub, dob)", "CREATE INDEX temp.rc_un_ssn ON rc_un(ssn)",
+                    "CREATE INDEX temp.rc_un_name ON rc_un(nk, dob)"):
+            conn.execute(ddl)
         for level in (2, 3, 4):
             conn.execute(_FALLBACK.format(cond=_CONDITIONS[level]), {"roster": roster_id, "level": level})
         # the row that speaks for each roster person: newest coverage year, then newest benefit start
@@ -421,7 +424,7 @@ def reconcile(db: Database, roster_id: int | None = None, *, as_of: _dt.date | N
             "by_level": json.dumps(res.by_level), "seconds": round(res.seconds, 3),
         }).last_pk
         for t in ("rc_scope", "rc_m", "rc_cov", "rc_amt", "rc_eff", "rc_pend", "rc_sub", "rc_match", "rc_cur",
-                  "rc_m01", "rc_fp"):
+                  "rc_m01", "rc_fp", "rc_un"):
             conn.execute(f"DROP TABLE IF EXISTS temp.{t}")
     res.seconds = time.perf_counter() - started
     log.info("roster %s reconciled: %d persons, %d matched, %d MISS-01, %d MISS-02, %d MISS-03, %d MISS-07 "
