@@ -38,12 +38,13 @@ no record" goes straight to the call-back list).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import json
 import logging
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -352,7 +353,7 @@ def reconcile(db: Database, roster_id: int | None = None, *, as_of: _dt.date | N
     _register_functions(db)
     scope_sql, scope_params, res.store_scope = _store_scope(db, sender)
     now = _now()
-    with db.atomic():
+    with _working_memory(db), db.atomic():
         conn = db.conn
         conn.execute("DROP TABLE IF EXISTS temp.rc_scope")
         conn.execute(f"CREATE TEMP TABLE rc_scope AS SELECT f.id FROM files f WHERE {scope_sql}", scope_params)
@@ -431,6 +432,21 @@ def reconcile(db: Database, roster_id: int | None = None, *, as_of: _dt.date | N
              "in %.2f s", roster_id, res.roster_persons, res.matched, res.missing_from_834,
              res.missing_from_roster, res.mismatched, res.not_effectuated, res.seconds)
     return res
+
+
+@contextlib.contextmanager
+def _working_memory(db: Database, mb: int = 128) -> Iterator[None]:
+    """Let the working tables and sorts stay in memory (up to `mb` each) instead of spilling to temp
+    files; the connection's own settings are restored afterwards."""
+    conn = db.conn
+    old = (conn.execute("PRAGMA cache_size").fetchone()[0], conn.execute("PRAGMA temp.cache_size").fetchone()[0])
+    conn.execute(f"PRAGMA cache_size = {-1024 * mb}")
+    conn.execute(f"PRAGMA temp.cache_size = {-1024 * mb}")
+    try:
+        yield
+    finally:
+        conn.execute(f"PRAGMA cache_size = {old[0]}")
+        conn.execute(f"PRAGMA temp.cache_size = {old[1]}")
 
 
 @dataclass
