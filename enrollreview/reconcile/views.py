@@ -22,7 +22,6 @@ from typing import Any
 from sqlite_utils import Database
 
 from ..phi import format_ssn, mask_ssn
-from . import mapping as mp
 from .normalize import cents_to_text
 from .reconcile import FIELD_LABELS, ROSTER_FIELD, STATUS_WORDS
 
@@ -235,7 +234,3 @@ def write_discrepancies(db: Database, roster_id: int, out: str | os.PathLike[str
         entries.append(("reveal_ssn", None, None, {"where": "roster discrepancy file", "path": detail["path"]}))
     record_many(db, entries)
     return dest, n
-
-
-def mapping_rows(mapping: dict[str, str]) -> list[tuple[str, str, str]]:
-    return mp.describe(mapping)
