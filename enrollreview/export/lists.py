@@ -205,6 +205,9 @@ def callbacks(db: Database, filters: Filters | None = None, *, show_ssn: bool = 
               today: _dt.date | None = None) -> ListData:
     """Members whose open flags need a call: one row per member, soonest due date first.
 
+    A roster-only person (MISS-01: the exchange lists them, no 834 ever came, so the flag has no
+    member row) is on the list too, with the name, phone and ids of the exchange's roster row.
+
     The selected flags are copied into a working table sorted by member, severity and id and indexed
     by member; grouping through that index (INDEXED BY) concatenates each member's reasons in that
     order. All of it runs inside SQLite and the rows stream, so 100,000 members need little memory.
@@ -219,22 +222,28 @@ def callbacks(db: Database, filters: Filters | None = None, *, show_ssn: bool = 
     conn = db.conn
     conn.execute(f"""
         CREATE TABLE {work} AS
-        SELECT COALESCE('p' || m.person_id, '17:' || NULLIF(m.member_id, ''), 'r' || m.id) AS k,
+        SELECT COALESCE('p' || m.person_id, '17:' || NULLIF(m.member_id, ''), 'r' || m.id,
+                        '17:' || NULLIF(rr.member_id, ''), 'rr' || rr.id) AS k,
                f.id, f.message, COALESCE(f.status, 'new') AS status, f.assigned_to, f.due_date, f.created_at,
-               f.member_id
-        FROM flags f JOIN members m ON m.id = f.member_id
-        WHERE {cond}
+               f.member_id, rr.id AS roster_row
+        FROM flags f LEFT JOIN members m ON m.id = f.member_id
+        LEFT JOIN roster_rows rr ON rr.id = f.roster_row_id AND f.member_id IS NULL
+        WHERE (m.id IS NOT NULL OR rr.id IS NOT NULL) AND {cond}
         ORDER BY k, {SEV_ORDER.format(a="f")}, f.id""", params)
     conn.execute(f"CREATE INDEX temp.{name}_k ON {name}(k)")
     count = conn.execute(f"SELECT COUNT(DISTINCT k) FROM {work}").fetchone()[0]
     cur = conn.execute(f"""
-        SELECT g.due, g.opened, g.status, g.assigned, m.last_name, m.first_name, m.phones, m.member_id,
-               m.policy_id, COALESCE(NULLIF(c.plan_id, ''), c.hd04) AS plan, m.ssn, g.reasons
-        FROM (SELECT k, MAX(member_id) AS mrow, MIN(due_date) AS due, MIN(created_at) AS opened,
-                     {rollup_sql('t')} AS status, group_concat(DISTINCT assigned_to) AS assigned,
+        SELECT g.due, g.opened, g.status, g.assigned, COALESCE(m.last_name, rr.last_name),
+               COALESCE(m.first_name, rr.first_name), m.phones, rr.phone,
+               COALESCE(m.member_id, rr.member_id), COALESCE(m.policy_id, rr.policy_id),
+               COALESCE(NULLIF(c.plan_id, ''), c.hd04, rr.plan_id) AS plan, COALESCE(m.ssn, rr.ssn), g.reasons
+        FROM (SELECT k, MAX(member_id) AS mrow, MAX(roster_row) AS rrow, MIN(due_date) AS due,
+                     MIN(created_at) AS opened, {rollup_sql('t')} AS status,
+                     group_concat(DISTINCT assigned_to) AS assigned,
                      group_concat(message, char(30)) AS reasons
               FROM {work} t INDEXED BY {name}_k GROUP BY k) g
-        JOIN members m ON m.id = g.mrow
+        LEFT JOIN members m ON m.id = g.mrow
+        LEFT JOIN roster_rows rr ON rr.id = g.rrow AND g.mrow IS NULL
         LEFT JOIN coverages c ON c.member_id = m.id AND c.seq = 1
         ORDER BY g.due IS NULL, g.due, g.opened, g.k""")
     closed = []
@@ -250,9 +259,13 @@ def callbacks(db: Database, filters: Filters | None = None, *, show_ssn: bool = 
 
     def rows() -> Iterator[tuple[Any, ...]]:
         try:
-            for due, opened, status, assigned, last, first, phones, mid, pid, plan, ssn, reasons in cur:
+            for (due, opened, status, assigned, last, first, phones, roster_phone, mid, pid, plan, ssn,
+                 reasons) in cur:
                 opened_d = parse_iso_date(opened)
-                phone, others, email = split_contacts(phones)
+                if phones is None and roster_phone:   # a roster-only person: the roster's one phone
+                    phone, others, email = format_phone(roster_phone), "", ""
+                else:
+                    phone, others, email = split_contacts(phones)
                 if assigned and "," in assigned:
                     assigned = ", ".join(sorted(assigned.split(",")))
                 reasons = "; ".join(dict.fromkeys(reasons.split(_SEP))) if _SEP in reasons else reasons
@@ -311,7 +324,9 @@ def element_value(raw: str | None, segs_json: str | None, delims: str | None, or
 
 
 def followups(db: Database, filters: Filters | None = None, *, show_ssn: bool = False) -> ListData:
-    """Each discrepancy to report to the exchange: corrections first, then flags waiting without one."""
+    """Each discrepancy to report to the exchange: corrections first, then flags waiting without one.
+
+    A roster-only person (MISS-01, no member row) is named from the exchange's roster row."""
     f = filters or Filters()
     statuses = f.statuses or list(FOLLOWUP_DEFAULT_STATUSES)
     cond, params = f.sql("g", statuses=False)
@@ -327,21 +342,28 @@ def followups(db: Database, filters: Filters | None = None, *, show_ssn: bool = 
                     + (" AND c.file_id IN (" + ",".join("?" * len(f.file_ids)) + ")" if f.file_ids else ""))
     member_level_params = [v for _, v in c_date] + list(f.file_ids)
     sql_corr = f"""
-        SELECT 0 AS part, c.id AS sort_id, m.policy_id, m.member_id, m.subscriber_id, m.last_name,
-               m.first_name, m.ssn, c.field, c.value_834, c.corrected_value, c.source, g.rule, g.message,
-               COALESCE(g.status, ''), fl.name, fl.received_at, NULL AS segs, g.id, c.author, c.created_at,
-               NULL, NULL, NULL
+        SELECT 0 AS part, c.id AS sort_id, COALESCE(m.policy_id, rr.policy_id),
+               COALESCE(m.member_id, rr.member_id), COALESCE(m.subscriber_id, rr.subscriber_id),
+               COALESCE(m.last_name, rr.last_name), COALESCE(m.first_name, rr.first_name),
+               COALESCE(m.ssn, rr.ssn), c.field, c.value_834, c.corrected_value, c.source, g.rule,
+               g.message, COALESCE(g.status, ''), fl.name, fl.received_at, NULL AS segs, g.id, c.author,
+               c.created_at, NULL, NULL, NULL
         FROM corrections c LEFT JOIN flags g ON g.id = c.flag_id
-        LEFT JOIN members m ON m.id = c.member_id LEFT JOIN files fl ON fl.id = COALESCE(c.file_id, g.file_id)
+        LEFT JOIN members m ON m.id = c.member_id
+        LEFT JOIN files fl ON fl.id = COALESCE(c.file_id, g.file_id)
+        LEFT JOIN roster_rows rr ON rr.id = g.roster_row_id AND c.member_id IS NULL
         WHERE (c.flag_id IS NOT NULL AND COALESCE(g.status, 'new') IN ({smarks}) AND {corr_cond})
            {'' if flag_only_filters else 'OR (' + member_level + ')'}"""
     corr_all_params = [*statuses, *corr_params, *([] if flag_only_filters else member_level_params)]
     sql_flags = f"""
-        SELECT 1 AS part, g.id AS sort_id, COALESCE(m.policy_id, g.policy_id), m.member_id, m.subscriber_id,
-               m.last_name, m.first_name, m.ssn, NULL, NULL, NULL, NULL, g.rule, g.message,
-               COALESCE(g.status, 'new'), fl.name, fl.received_at, g.segments, g.id, g.assigned_to,
+        SELECT 1 AS part, g.id AS sort_id, COALESCE(m.policy_id, g.policy_id),
+               COALESCE(m.member_id, rr.member_id), COALESCE(m.subscriber_id, rr.subscriber_id),
+               COALESCE(m.last_name, rr.last_name), COALESCE(m.first_name, rr.first_name),
+               COALESCE(m.ssn, rr.ssn), NULL, NULL, NULL, NULL, g.rule, g.message, COALESCE(g.status, 'new'),
+               fl.name, fl.received_at, g.segments, g.id, g.assigned_to,
                COALESCE(g.status_changed_at, g.updated_at), m.raw, m.segs, fl.delims
         FROM flags g LEFT JOIN members m ON m.id = g.member_id LEFT JOIN files fl ON fl.id = g.file_id
+        LEFT JOIN roster_rows rr ON rr.id = g.roster_row_id AND g.member_id IS NULL
         WHERE COALESCE(g.status, 'new') IN ({smarks}) AND {cond}
           AND NOT EXISTS (SELECT 1 FROM corrections c WHERE c.flag_id = g.id)"""
     conn = db.conn
