@@ -49,16 +49,23 @@ class QueueFilter:
     text: str = ""
 
 
+# A roster-only person (MISS-01: the exchange lists them, no 834 came) has no members row; the queue
+# names them from the exchange's roster row instead (alias rr, joined only for flags without a member).
+_ROSTER_JOIN = " LEFT JOIN roster_rows rr ON rr.id = f.roster_row_id AND f.member_id IS NULL"
+_QUEUE_JOINS = (" LEFT JOIN members m ON m.id = f.member_id LEFT JOIN files fi ON fi.id = f.file_id"
+                + _ROSTER_JOIN)
+_NAME_SQL = "COALESCE(m.last_name, rr.last_name, '') || ' ' || COALESCE(m.first_name, rr.first_name, '')"
+
 # Sort keys: column key -> SQL expression (flags mode, members mode).
 FLAG_SORT = {
     "severity": _SEV_SQL.format(c="f.severity"), "rule": "f.rule", "category": "f.category",
-    "name": "m.last_name || ' ' || m.first_name", "member_id": "m.member_id",
+    "name": _NAME_SQL, "member_id": "COALESCE(m.member_id, rr.member_id)",
     "policy_id": "COALESCE(f.policy_id, m.policy_id)", "message": "f.message", "file": "fi.name",
     "received": "fi.received_at", "status": "f.status",
 }
 MEMBER_SORT = {
-    "severity": "MIN(" + _SEV_SQL.format(c="f.severity") + ")", "name": "MIN(m.last_name || ' ' || m.first_name)",
-    "member_id": "MIN(m.member_id)", "subscriber_id": "MIN(m.subscriber_id)",
+    "severity": "MIN(" + _SEV_SQL.format(c="f.severity") + ")", "name": f"MIN({_NAME_SQL})",
+    "member_id": "MIN(COALESCE(m.member_id, rr.member_id))", "subscriber_id": "MIN(m.subscriber_id)",
     "policy_id": "MIN(COALESCE(f.policy_id, m.policy_id))", "dob": "MIN(m.dob)", "flags": "COUNT(*)",
     "categories": "MIN(f.category)", "file": "MIN(fi.name)", "received": "MIN(fi.received_at)",
     "status": "MIN(f.status)",
@@ -91,8 +98,10 @@ def _queue_where(flt: QueueFilter) -> tuple[str, list[Any], bool]:
         need_members = True
         like = f"%{text}%"
         conds.append("(f.message LIKE ? OR f.rule LIKE ? OR m.last_name LIKE ? OR m.first_name LIKE ? "
-                     "OR m.member_id LIKE ? OR m.subscriber_id LIKE ? OR f.policy_id LIKE ? OR m.policy_id LIKE ?)")
-        params += [like] * 8
+                     "OR m.member_id LIKE ? OR m.subscriber_id LIKE ? OR f.policy_id LIKE ? "
+                     "OR m.policy_id LIKE ? OR rr.last_name LIKE ? OR rr.first_name LIKE ? "
+                     "OR rr.member_id LIKE ?)")
+        params += [like] * 11
     return (" AND ".join(conds) or "1"), params, need_members
 
 
@@ -105,15 +114,14 @@ def queue_keys(db: Database, flt: QueueFilter, sort: str = "severity", descendin
     direction = "DESC" if descending else "ASC"
     if flt.mode == "members":
         expr = MEMBER_SORT.get(sort, MEMBER_SORT["severity"])
-        sql = (f"SELECT COALESCE(f.member_id, -f.id) AS k FROM flags f "
-               f"LEFT JOIN members m ON m.id = f.member_id LEFT JOIN files fi ON fi.id = f.file_id "
+        sql = (f"SELECT COALESCE(f.member_id, -f.id) AS k FROM flags f{_QUEUE_JOINS} "
                f"WHERE {where} GROUP BY k ORDER BY {expr} {direction}, MIN(f.id)")
         return _int_column(db, sql, params)
     else:
         expr = FLAG_SORT.get(sort, FLAG_SORT["severity"])
         joins = ""
-        if need_members or any(t in expr for t in ("m.", "fi.")):
-            joins = " LEFT JOIN members m ON m.id = f.member_id LEFT JOIN files fi ON fi.id = f.file_id"
+        if need_members or any(t in expr for t in ("m.", "fi.", "rr.")):
+            joins = _QUEUE_JOINS
         sql = f"SELECT f.id FROM flags f{joins} WHERE {where} ORDER BY {expr} {direction}, f.id {direction}"
     return _int_column(db, sql, params)
 
@@ -122,13 +130,18 @@ def _int_column(db: Database, sql: str, params: list[Any]) -> list[int]:
     return [r[0] for r in db.execute(sql, params).fetchall()]
 
 
-_FLAG_ROW_SQL = """
+_FLAG_ROW_SQL = f"""
     SELECT f.id AS key, f.id AS flag_id, f.rule, f.category, f.severity, f.status, f.message, f.next_step,
-           f.member_id AS member_row, f.file_id, f.resolved_at,
-           m.last_name, m.first_name, m.member_id, m.subscriber_id, m.dob,
-           COALESCE(f.policy_id, m.policy_id) AS policy_id, fi.name AS file, fi.received_at AS received
-    FROM flags f LEFT JOIN members m ON m.id = f.member_id LEFT JOIN files fi ON fi.id = f.file_id
-    WHERE f.id IN ({marks})"""
+           f.member_id AS member_row, f.file_id, f.resolved_at, rr.id AS roster_row,
+           COALESCE(m.last_name, rr.last_name) AS last_name,
+           COALESCE(m.first_name, rr.first_name) AS first_name,
+           COALESCE(m.member_id, rr.member_id) AS member_id,
+           COALESCE(m.subscriber_id, rr.subscriber_id) AS subscriber_id, COALESCE(m.dob, rr.dob) AS dob,
+           COALESCE(f.policy_id, m.policy_id, rr.policy_id) AS policy_id,
+           COALESCE(fi.name, ro.name || ' (exchange roster)') AS file,
+           COALESCE(fi.received_at, ro.imported_at) AS received
+    FROM flags f{_QUEUE_JOINS} LEFT JOIN rosters ro ON ro.id = rr.roster_id
+    WHERE f.id IN ({{marks}})"""
 
 _MEMBER_ROW_SQL = """
     SELECT m.id AS key, m.id AS member_row, m.last_name, m.first_name, m.member_id, m.subscriber_id,
@@ -173,11 +186,23 @@ def queue_rows(db: Database, flt: QueueFilter, keys: list[int]) -> dict[int, dic
         chunk = file_flags[i:i + 900]
         for r in _rows(db, _FLAG_ROW_SQL.format(marks=",".join("?" * len(chunk))), chunk):
             key = -r["flag_id"]
-            out[key] = {"key": key, "member_row": None, "last_name": None, "first_name": None,
-                        "member_id": None, "subscriber_id": None, "policy_id": r["policy_id"], "dob": None,
-                        "file": r["file"], "received": r["received"], "flags": 1, "worst": r["severity"],
-                        "categories": r["category"], "rules": r["rule"], "statuses": r["status"],
-                        "flag_id": r["flag_id"]}
+            out[key] = {"key": key, "member_row": None, "last_name": r["last_name"],
+                        "first_name": r["first_name"], "member_id": r["member_id"],
+                        "subscriber_id": r["subscriber_id"], "policy_id": r["policy_id"], "dob": r["dob"],
+                        "roster_row": r["roster_row"], "file": r["file"], "received": r["received"],
+                        "flags": 1, "worst": r["severity"], "categories": r["category"], "rules": r["rule"],
+                        "statuses": r["status"], "flag_id": r["flag_id"]}
+    return out
+
+
+def open_flag_ids(db: Database, member_rows: list[int]) -> list[int]:
+    """The open flags of some members (members.id), for a bulk action on member rows of the queue."""
+    out: list[int] = []
+    for i in range(0, len(member_rows), 900):
+        chunk = member_rows[i:i + 900]
+        marks = ",".join("?" * len(chunk))
+        out += _int_column(db, f"SELECT f.id FROM flags f WHERE f.member_id IN ({marks}) AND {OPEN_SQL} "
+                               "ORDER BY f.id", chunk)
     return out
 
 

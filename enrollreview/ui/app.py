@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, Qt
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from ..logsetup import setup_logging
@@ -34,7 +35,9 @@ def make_app(argv: list[str] | None = None) -> QApplication:
         app = QApplication(argv if argv is not None else sys.argv[:1])
     assert isinstance(app, QApplication)
     app.setApplicationDisplayName("enrollreview")
-    app.setWindowIcon(style.icon("app"))
+    # Matches installer/enrollreview.desktop: the desktop shows that entry's name and icon for the window.
+    QGuiApplication.setDesktopFileName(APP_NAME)
+    app.setWindowIcon(style.icon("enrollreview"))
     app.setStyleSheet(style.stylesheet())
     return app
 

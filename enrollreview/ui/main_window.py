@@ -27,12 +27,13 @@ from PySide6.QtWidgets import (
 )
 from sqlite_utils import Database
 
-from .. import __version__ as _version
 from .. import ui_queries as uq
+from ..about import version_text
 from ..ingest import ImportResult
 from ..paths import demo_dir
-from . import crash, dialogs, style
+from . import audit_view, crash, dialogs, export_dialog, roster_dialog, style
 from .files_panel import FilesPanel
+from .history_panel import HistoryPanel
 from .member_view import MemberView
 from .queue import QueuePanel
 from .search import SearchPanel
@@ -50,6 +51,8 @@ SHORTCUTS = [
     ("Ctrl+1", "Review queue"),
     ("Ctrl+2", "Files and error rates"),
     ("Ctrl+M", "Queue: switch between one row per flag and one row per member"),
+    ("Shift+\u2191 / \u2193, Ctrl+click", "Queue: select several rows, then set their status or assign them"),
+    ("Ctrl+Z", "Queue: undo your last change (a bulk change is undone all at once)"),
     ("Ctrl+O", "Open 834 files"),
     ("Ctrl+Shift+O", "Import every file in a folder"),
     ("Ctrl+E", "Export"),
@@ -131,7 +134,7 @@ class MainWindow(QMainWindow):
         self.origin = "queue"      # where the member view was opened from: queue, search, files
         self.last_results: list[ImportResult] = []
         self.setWindowTitle("enrollreview" + (" \u2014 DEMO" if demo_mode else ""))
-        self.setWindowIcon(style.icon("app"))
+        self.setWindowIcon(style.icon("enrollreview"))
         self.setAcceptDrops(True)
 
         self.importer = ImportRunner(self)
@@ -144,6 +147,7 @@ class MainWindow(QMainWindow):
 
         self.queue = QueuePanel(db)
         self.queue.openRequested.connect(self._on_queue_open)
+        self.queue.flagsChanged.connect(self._on_flags_changed)
         self.files = FilesPanel(db)
         self.files.showFileFlags.connect(self.show_file_flags)
         self.search = SearchPanel(db)
@@ -186,7 +190,7 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._build_toolbar()
         self._build_shortcuts()
-        self._install_history_panel()
+        self.member_view.set_history_panel(HistoryPanel(self.db, self))
         self._restore_settings()
         self.refresh_all()
         crash.set_parent(self)
@@ -208,8 +212,12 @@ class MainWindow(QMainWindow):
                                      "Import one or more 834 files")
         self.act_folder = self._action("&Import folder\u2026", self.import_folder, "Ctrl+Shift+O", "folder",
                                        "Import every file in a folder")
+        self.act_roster = self._action("Import exchange &roster\u2026", self.open_roster, None, None,
+                                       "Import the exchange's monthly roster and find enrollments with no 834")
         self.act_export = self._action("&Export\u2026", self.open_export, "Ctrl+E", "export",
                                        "Export call-back and follow-up lists")
+        self.act_audit = self._action("&Audit trail\u2026", self.open_audit, None, None,
+                                      "Every status change, note, correction, export and SSN reveal")
         self.act_quit = self._action("&Quit", self.close, "Ctrl+Q")
         self.act_search = self._action("&Search members", self.show_search, QKeySequence.StandardKey.Find, "search",
                                        "Search members by name, ids, last four of the SSN or date of birth (Ctrl+F)")
@@ -235,6 +243,8 @@ class MainWindow(QMainWindow):
         self.recent_menu.aboutToShow.connect(self._fill_recent)
         m.addMenu(self.recent_menu)
         m.addSeparator()
+        m.addAction(self.act_roster)
+        m.addSeparator()
         m.addAction(self.act_export)
         m.addSeparator()
         m.addAction(self.act_quit)
@@ -244,6 +254,8 @@ class MainWindow(QMainWindow):
         v.addSeparator()
         v.addAction(self.act_by_member)
         v.addAction(self.act_back)
+        t = mb.addMenu("&Tools")
+        t.addAction(self.act_audit)
         s = mb.addMenu("&Settings")
         s.addAction(self.act_reset)
         s.addAction(self.act_where)
@@ -271,16 +283,6 @@ class MainWindow(QMainWindow):
             sc.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             sc.activated.connect(slot)
             self._shortcuts.append(sc)
-
-    def _install_history_panel(self) -> None:
-        """Issue 5 adds enrollreview/ui/history_panel.py (HistoryPanel(db, parent)); use it when present."""
-        try:
-            from .history_panel import HistoryPanel  # type: ignore[import-not-found]
-        except ImportError as e:
-            if e.name != f"{__package__}.history_panel":
-                raise
-            return
-        self.member_view.set_history_panel(HistoryPanel(self.db, self))
 
     # -- settings ------------------------------------------------------------------------------
     def _splitters(self) -> list[Any]:
@@ -415,6 +417,9 @@ class MainWindow(QMainWindow):
     def open_queue_row(self, row: dict[str, Any]) -> bool:
         if row.get("member_row"):
             return self.open_member(row["member_row"], row.get("flag_id"), origin="queue")
+        # A roster-only person (MISS-01: no 834 ever came): the exchange's roster row.
+        if row.get("flag_id") and roster_dialog.open_roster_row(self, row["flag_id"]):
+            return True
         # A file-level flag (no member): show the file it concerns.
         self.show_files()
         for i, f in enumerate(self.files.files):
@@ -549,19 +554,30 @@ class MainWindow(QMainWindow):
             self.member_view.load(m["id"], self.member_view.flag["id"] if self.member_view.flag else None)
         self.statusBar().showMessage(import_summary(results), 30000)
 
-    # -- hooks for issue 5 -----------------------------------------------------------------------
+    @Slot()
+    def _on_flags_changed(self) -> None:
+        """A bulk change or its undo in the queue: the open-flag count in the status bar follows."""
+        self._update_counts()
+
+    # -- exports, rosters, audit ---------------------------------------------------------------
     @Slot()
     def open_export(self) -> None:
-        """File > Export: issue 5 adds enrollreview/ui/export_dialog.py with open_export_dialog(window)."""
-        try:
-            from .export_dialog import open_export_dialog  # type: ignore[import-not-found]
-        except ImportError as e:
-            if e.name != f"{__package__}.export_dialog":
-                raise
-            dialogs.inform(self, "Export", "Exporting call-back and follow-up lists is not available in this "
-                                           "version yet.")
-            return
-        open_export_dialog(self)
+        """File > Export: call-back, follow-up and summary lists, written in the background."""
+        export_dialog.open_export_dialog(self)
+
+    @Slot()
+    def open_roster(self) -> None:
+        """File > Import exchange roster: choose the file, confirm the columns, import and reconcile in the
+        background; the queue is refreshed when it is done."""
+        path = roster_dialog.ask_roster_file(self, self.settings.last_folder())
+        if path:
+            self.settings.set_last_folder(Path(path).parent)
+            roster_dialog.open_roster_dialog(self, path)
+
+    @Slot()
+    def open_audit(self) -> None:
+        """Tools > Audit trail: the whole trail in its own window, with the hash-chain check."""
+        audit_view.open_audit_window(self)
 
     # -- help ----------------------------------------------------------------------------------
     @Slot()
@@ -570,10 +586,7 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def show_about(self) -> None:
-        dialogs.inform(self, "About enrollreview",
-                       f"enrollreview {_version}\n\nReview ANSI X12 834 enrollment files (005010X220A1) offline: "
-                       "flag business errors, point at the exact segments, and keep a record of what was "
-                       f"done.\n\nStore: {self.db_path}")
+        dialogs.inform(self, "About enrollreview", about_text(self.db_path))
 
     @Slot()
     def show_data_location(self) -> None:
@@ -630,9 +643,21 @@ class MainWindow(QMainWindow):
                 event.ignore()
                 return
             self.importer.cancel_and_wait()
+        runner = getattr(self, "_roster_runner", None)
+        if runner is not None and runner.thread.isRunning():
+            self.statusBar().showMessage("Finishing the roster import before closing\u2026")
+            runner.thread.quit()
+            runner.thread.wait()   # the roster import is one transaction; it is let finish, not cut off
         self.save_settings()
         crash.set_parent(None)
         event.accept()
+
+
+def about_text(db_path: Path) -> str:
+    """Help > About: what the program does, every version a support call asks for, and the store."""
+    return ("Review ANSI X12 834 enrollment files (005010X220A1) offline: flag business errors, point at the "
+            "exact segments, reconcile against the exchange's roster, and keep a record of what was done.\n\n"
+            f"{version_text()}\n\nStore: {db_path}")
 
 
 def import_summary(results: list[ImportResult]) -> str:

@@ -20,6 +20,7 @@ from PySide6.QtGui import QFont, QIcon
 from sqlite_utils import Database
 
 from .. import ui_queries as uq
+from ..review import statuses as st
 from . import style
 
 RowRole = Qt.ItemDataRole.UserRole + 1
@@ -42,10 +43,13 @@ def _name(r: dict[str, Any]) -> str:
 
 
 def _status(r: dict[str, Any]) -> str:
+    """The words a clerk reads ("Closed (no action needed)"); a member row shows its rolled-up status."""
     if r.get("resolved_at"):
-        return "Resolved"
-    s = (r.get("status") or r.get("statuses") or "").replace("_", " ").replace("-", " ")
-    return s[:1].upper() + s[1:]
+        return "Resolved by a later file"
+    if r.get("status"):
+        return st.label(r["status"])
+    several = [s for s in (r.get("statuses") or "").split(",") if s]
+    return st.label(st.rollup(several)) if several else ""
 
 
 def _date(v: Any) -> str:

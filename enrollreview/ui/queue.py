@@ -1,11 +1,18 @@
-"""The triage queue: filter bar plus the lazily fetched queue table."""
+"""The triage queue: filter bar, bulk actions on the selected rows, and the lazily fetched queue table.
+
+Several rows can be selected (Shift/Ctrl + click or arrows); the bulk bar sets their status or assigns
+them, and Ctrl+Z (or Undo) reverts the clerk's last change all at once. In one-row-per-member mode a
+selected member stands for its open flags.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QItemSelection, Qt, QTimer, Signal, Slot
+from PySide6.QtCore import QItemSelection, QItemSelectionModel, Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QButtonGroup,
     QComboBox,
     QHBoxLayout,
@@ -20,18 +27,21 @@ from PySide6.QtWidgets import (
 from sqlite_utils import Database
 
 from .. import ui_queries as uq
+from ..review import statuses as st
 from . import style
 from .models import QueueModel
+from .review_panel import BulkActionBar
 from .views import Table
 
 STATUS_CHOICES = [("Open", "open"), ("All", "all"), ("Resolved by a later file", "resolved")]
 
 
 class QueuePanel(QWidget):
-    """Signals: openRequested(dict row), filterChanged()."""
+    """Signals: openRequested(dict row), filterChanged(), flagsChanged() (a bulk change or its undo)."""
 
     openRequested = Signal(object)
     filterChanged = Signal()
+    flagsChanged = Signal()
 
     def __init__(self, db: Database, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -93,6 +103,7 @@ class QueuePanel(QWidget):
         self.count = QLabel()
         self.count.setObjectName("queueCount")
         self.view = Table(name="queueView")
+        self.view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.view.setModel(self.model)
         # Indicator first: switching sorting on then asks the model for the order it already has.
         self.view.horizontalHeader().setSortIndicator(0, Qt.SortOrder.AscendingOrder)
@@ -102,9 +113,17 @@ class QueuePanel(QWidget):
         self.model.modelReset.connect(self._after_reset)
         self.model.rowsInserted.connect(self._update_count)
 
+        self.bulk = BulkActionBar(db, self.selected_flag_ids)
+        self.bulk.changed.connect(self._after_bulk)
+        undo = QShortcut(QKeySequence(QKeySequence.StandardKey.Undo), self)
+        undo.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        undo.activated.connect(self.bulk.undo)
+        self.undo_shortcut = undo
+
         lay = QVBoxLayout(self)
         lay.setContentsMargins(6, 6, 6, 0)
         lay.addLayout(bar)
+        lay.addWidget(self.bulk)
         lay.addWidget(self.count)
         lay.addWidget(self.view, 1)
         self._set_default_widths()
@@ -123,7 +142,7 @@ class QueuePanel(QWidget):
             self.status.addItem(label, value)
         for s in ch["statuses"]:
             if s not in ("open",):
-                self.status.addItem(f"Status: {s.replace('_', ' ').replace('-', ' ')}", s)
+                self.status.addItem(f"Status: {st.label(s)}", s)
         self.file.clear()
         self.file.addItem("All files", None)
         for fid, name in ch["files"]:
@@ -180,13 +199,27 @@ class QueuePanel(QWidget):
         self.filterChanged.emit()
 
     def reload(self) -> None:
-        """Re-run the query keeping the current row when it is still there."""
+        """Re-run the query keeping the current row, and the other selected rows, when still there."""
         key = self.current_key()
+        chosen = {r["key"] for r in self.selected_rows()}
         self.model.reload()
         if key is not None:
             row = self.model.row_of_key(key)
             if row >= 0:
                 self.view.select_row(row)
+        if len(chosen) > 1:
+            self._reselect(chosen)
+
+    def _reselect(self, keys: set[int]) -> None:
+        rows = [i for i, k in enumerate(self.model.keys()) if k in keys]
+        if not rows:
+            return
+        self.model.ensure_fetched(rows[-1])
+        sel = QItemSelection()
+        last = self.model.columnCount() - 1
+        for r in rows:
+            sel.select(self.model.index(r, 0), self.model.index(r, last))
+        self.view.selectionModel().select(sel, QItemSelectionModel.SelectionFlag.Select)
 
     # -- rows ----------------------------------------------------------------------------------
     def current_key(self) -> int | None:
@@ -195,6 +228,27 @@ class QueuePanel(QWidget):
 
     def current_row_data(self) -> dict[str, Any] | None:
         return self.model.row(self.view.current_row())
+
+    def selected_rows(self) -> list[dict[str, Any]]:
+        """The selected queue rows, top to bottom."""
+        rows = sorted(i.row() for i in self.view.selectionModel().selectedRows())
+        return [r for r in (self.model.row(i) for i in rows) if r is not None and not r.get("missing")]
+
+    def selected_flag_ids(self) -> list[int]:
+        """Flag ids behind the selected rows: the flags themselves, or each selected member's open flags."""
+        rows = self.selected_rows()
+        if self.model.filter.mode != "members":
+            return [r["flag_id"] for r in rows]
+        ids = uq.open_flag_ids(self.db, [r["member_row"] for r in rows if r.get("member_row")])
+        ids += [r["flag_id"] for r in rows if not r.get("member_row") and r.get("flag_id")]
+        return list(dict.fromkeys(ids))
+
+    @Slot()
+    def _after_bulk(self) -> None:
+        """Statuses changed under the queue: new status choices, re-read rows, tell the window."""
+        self.refresh_choices()
+        self.reload()
+        self.flagsChanged.emit()
 
     def step(self, step: int) -> dict[str, Any] | None:
         """Move the selection by one row (j/k from the member view) and return the new row."""
@@ -229,12 +283,20 @@ class QueuePanel(QWidget):
         flt = self.model.filter
         narrowed = any((flt.category, flt.severity, flt.file_id is not None, flt.text.strip(),
                         flt.status != "open"))
-        status = {"open": "open ", "all": "", "resolved": "resolved "}.get(flt.status, f"{flt.status} ")
-        text = f"{total:,} {status}{what}{plural}" + (" match the filters" if narrowed else "")
+        status = {"open": "open ", "all": "", "resolved": "resolved "}.get(flt.status, "")
+        text = f"{total:,} {status}{what}{plural}"
+        if flt.status not in ("open", "all", "resolved"):
+            text += f" with status \u201c{st.label(flt.status)}\u201d"
+        text += " match the filters" if narrowed else ""
         if total == 0:
             text += ". Nothing to review here." if not narrowed else ". Clear the filters to see more."
         else:
-            text += ".  \u2191\u2193 or j/k to move, Enter to open, Ctrl+F to search members."
+            chosen = len(self.view.selectionModel().selectedRows())
+            if chosen > 1:
+                text += f". {chosen:,} selected: set their status or assign them above (Ctrl+Z undoes)."
+            else:
+                text += (".  \u2191\u2193 or j/k to move, Enter to open, Shift or Ctrl + click to select "
+                         "several, Ctrl+F to search members.")
         self.count.setText(text)
 
     def _set_default_widths(self) -> None:
@@ -242,7 +304,7 @@ class QueuePanel(QWidget):
         fm = self.view.fontMetrics()
         ch = fm.horizontalAdvance("0")
         widths = {"severity": 11, "rule": 9, "category": 13, "name": 24, "member_id": 14, "policy_id": 14,
-                  "message": 60, "file": 22, "received": 11, "status": 10, "subscriber_id": 14, "dob": 12,
+                  "message": 60, "file": 22, "received": 11, "status": 22, "subscriber_id": 14, "dob": 12,
                   "flags": 7, "categories": 24}
         for i, c in enumerate(self.model.columns):
             h.resizeSection(i, (widths.get(c.key, 12) + 3) * ch)

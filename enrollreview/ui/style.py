@@ -78,16 +78,28 @@ def _svg_bytes(name: str, dark: bool) -> bytes | None:
 _icon_cache: dict[tuple[str, bool], QIcon] = {}
 
 
+@functools.cache
+def _png_renditions(name: str) -> tuple[str, ...]:
+    """resources/icons/NAME-<size>.png files (the application icon ships drawn at each size)."""
+    folder = resources_dir() / "icons"
+    found = [p for p in folder.glob(f"{name}-*.png") if p.stem[len(name) + 1:].isdigit()]
+    return tuple(str(p) for p in sorted(found, key=lambda p: int(p.stem[len(name) + 1:])))
+
+
 def icon(name: str) -> QIcon:
-    """An icon drawn from resources/icons/NAME.svg, recoloured for dark palettes; empty if missing."""
+    """An icon from resources/icons: the NAME-<size>.png renditions when there are some (the application
+    icon, the same in every palette), else NAME.svg recoloured for dark palettes; empty if missing."""
     if QGuiApplication.instance() is None:   # no pixmaps before the application exists
         return QIcon()
-    dark = is_dark()
+    pngs = _png_renditions(name)
+    dark = is_dark() and not pngs
     key = (name, dark)
     if key in _icon_cache:
         return _icon_cache[key]
-    data = _svg_bytes(name, dark)
     ic = QIcon()
+    for path in pngs:
+        ic.addFile(path)
+    data = None if pngs else _svg_bytes(name, dark)
     if data:
         renderer = QSvgRenderer(QByteArray(data))
         if renderer.isValid():

@@ -34,7 +34,7 @@ def test_window_opens_empty(window):
     assert window.counts.text().startswith("0 open flags")
     assert not window.demo_banner.isVisible()
     menus = [a.text().replace("&", "") for a in window.menuBar().actions()]
-    assert menus == ["File", "View", "Settings", "Help"]
+    assert menus == ["File", "View", "Tools", "Settings", "Help"]
 
 
 def test_import_through_the_worker(window, gen_file, qtbot, db):
@@ -293,20 +293,13 @@ def test_shortcuts_are_listed_under_help(window):
         assert sc and sc in listed, action.text()
 
 
-def test_export_menu_calls_the_export_hook(window, monkeypatch):
-    import importlib.util
+def test_export_menu_opens_the_export_dialog(window, monkeypatch):
+    import enrollreview.ui.export_dialog as ed
 
-    said, opened = [], []
-    monkeypatch.setattr(mw_module.dialogs, "inform", lambda parent, title, text: said.append((title, text)))
-    if importlib.util.find_spec("enrollreview.ui.export_dialog") is not None:
-        import enrollreview.ui.export_dialog as ed
-
-        monkeypatch.setattr(ed, "open_export_dialog", opened.append)
-        window.act_export.trigger()
-        assert opened == [window]
-    else:
-        window.act_export.trigger()
-        assert said and said[0][0] == "Export"
+    opened = []
+    monkeypatch.setattr(ed, "open_export_dialog", opened.append)
+    window.act_export.trigger()
+    assert opened == [window]
 
 
 def test_dark_palette_keeps_words_and_icons(window, qapp):
