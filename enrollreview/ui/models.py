@@ -52,6 +52,13 @@ def _status(r: dict[str, Any]) -> str:
     return st.label(st.rollup(several)) if several else ""
 
 
+def _member_name(r: dict[str, Any]) -> str:
+    """The queue's Member cell: a flag about a whole file (envelope, numbering) names no member."""
+    if not r.get("member_row") and not r.get("roster_row"):
+        return "(the whole file)"
+    return _name(r)
+
+
 def _date(v: Any) -> str:
     return (v or "")[:10]
 
@@ -127,19 +134,19 @@ FLAG_COLUMNS = [
     Column("severity", "Severity", lambda r: style.severity_word(r.get("severity")), _sev_icon("severity")),
     Column("rule", "Rule", lambda r: r.get("rule") or ""),
     Column("category", "Category", lambda r: uq.CATEGORY_LABELS.get(r.get("category") or "", r.get("category") or "")),
-    Column("name", "Member", _name),
+    Column("name", "Member", _member_name),
     Column("member_id", "Member id", lambda r: r.get("member_id") or ""),
     Column("policy_id", "Policy id", lambda r: r.get("policy_id") or ""),
+    Column("status", "Status", _status),
     Column("message", "Reason", lambda r: r.get("message") or "",
            tip=lambda r: (r.get("message") or "") + (f"\n\nNext step: {r['next_step']}" if r.get("next_step") else "")),
     Column("file", "File", lambda r: r.get("file") or ""),
     Column("received", "Received", lambda r: _date(r.get("received"))),
-    Column("status", "Status", _status),
 ]
 
 MEMBER_COLUMNS = [
     Column("severity", "Worst", lambda r: style.severity_word(r.get("worst")), _sev_icon("worst")),
-    Column("name", "Member", lambda r: _name(r) or "(file-level flag)"),
+    Column("name", "Member", _member_name),
     Column("member_id", "Member id", lambda r: r.get("member_id") or ""),
     Column("subscriber_id", "Subscriber id", lambda r: r.get("subscriber_id") or ""),
     Column("policy_id", "Policy id", lambda r: r.get("policy_id") or ""),
@@ -650,7 +657,7 @@ class SegmentModel(QAbstractTableModel):
                 if not hit:
                     return ""
                 word = style.severity_word(self.severity)
-                return word if line.own else f"{word} · not this member" if line.note.startswith("member") \
+                return word if line.own else f"{word} · another member" if line.note.startswith("member") \
                     else f"{word} · {line.note}"
             if c == self.ORDINAL:
                 return str(line.ordinal)
