@@ -187,3 +187,19 @@ def test_settings_and_rerun_commands(store, capsys):
     assert "1 resolved" in out
     assert store.flags("FAM-08") == []
     assert cli(["settings", "--db", db, "dependant_age_limit", "many"]) == 2
+
+
+def test_placeholder_identities_do_not_explode(store):
+    """Many people sharing a name + birth date (or a placeholder SSN) relate nobody: the work and the
+    flags stay bounded instead of growing with the square of the file."""
+    groups = []
+    for _ in range(150):
+        g = store.group(roles=())
+        s = sub(g)
+        s.first, s.last, s.ssn = "TEST", "PERSON", "999999999"
+        s.dob = BEGIN.replace(year=1980)
+        groups.append(g)
+    res = store.load(groups)
+    assert res.rule_seconds < 30
+    assert len(store.flags("DUP-07")) <= 10
+    assert store.db.execute("SELECT count(*) FROM person_links").fetchone()[0] <= 10

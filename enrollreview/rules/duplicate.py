@@ -10,6 +10,8 @@ from typing import Any
 from .base import HIOS_GLOB, At, Context, Flag, rule, show_date
 from .history import GroupPeriod, group_periods
 
+#: a "household" larger than this is not one (dependants without a subscriber sharing an empty REF*0F)
+HOUSEHOLD_MAX = 40
 VALID_SSN_SQL = ("length({c}) = 9 AND {c} NOT GLOB '*[^0-9]*' AND replace({c}, substr({c}, 1, 1), '') != ''")
 
 
@@ -124,7 +126,8 @@ def dup03(ctx: Context) -> Iterator[Flag]:
         SELECT a.id AS a, b.id AS b, a.member_id AS amid, b.member_id AS bmid, a.first_name, a.last_name, a.dob,
                a.ssn AS assn, b.ssn AS bssn, b.first_name AS bfirst, b.last_name AS blast, b.dob AS bdob
         FROM mm a JOIN mm b ON b.g = a.g AND b.id > a.id
-        WHERE ((a.ins03 = '024') = (b.ins03 = '024'))
+        WHERE a.g NOT IN (SELECT g FROM mm GROUP BY g HAVING count(*) > {HOUSEHOLD_MAX})
+          AND ((a.ins03 = '024') = (b.ins03 = '024'))
           AND NOT (COALESCE(a.ins17, '') != '' AND COALESCE(b.ins17, '') != '' AND a.ins17 != b.ins17)
           AND ((a.member_id = b.member_id AND a.member_id != '')
                OR (a.ssn = b.ssn AND {ssn_ok})

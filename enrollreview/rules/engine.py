@@ -2,8 +2,8 @@
 touched, using everything in the store, and keep the `flags` table in step.
 
 * Scope: the imported file's member rows plus every stored row that shares a person, an enrollment
-  group, a subscriber id, a policy id or an SSN with them, plus the household of each such row in its
-  transaction; files: the imported one and every file of the same sender.
+  group, a subscriber id or an SSN with them, plus the household of each such row in its transaction;
+  files: the imported one and every file of the same sender.
 * Rules marked scope='file' depend only on a row's own transaction and on what was received before it,
   so they look at the imported rows only; rules marked scope='store' (an orphan's subscriber arriving,
   a missing enrollment arriving, a second policy) look at every row in scope.
@@ -319,12 +319,14 @@ def _build_scope(ctx: Context, file_ids: list[int] | None) -> None:
     other = ctx.q(f"SELECT 1 FROM members WHERE file_id NOT IN ({marks}) LIMIT 1", file_ids)
     if other:
         ctx.x("DROP TABLE IF EXISTS temp._keys")
-        ctx.x(f"""CREATE TEMP TABLE _keys AS SELECT DISTINCT m.person_id, x.group_key, m.subscriber_id, m.policy_id,
-                  m.ssn FROM members m LEFT JOIN member_facts x ON x.id = m.id WHERE m.file_id IN ({marks})""", file_ids)
+        ctx.x(f"""CREATE TEMP TABLE _keys AS SELECT DISTINCT m.person_id, x.group_key, m.subscriber_id, m.ssn
+                  FROM members m LEFT JOIN member_facts x ON x.id = m.id WHERE m.file_id IN ({marks})""", file_ids)
+        # (an SSN of one digit repeated is a placeholder shared by strangers: it relates nobody)
         for col, cond, table in (("person_id", "k.person_id IS NOT NULL", "members"),
                                  ("group_key", "k.group_key IS NOT NULL", "member_facts"),
                                  ("subscriber_id", "k.subscriber_id != ''", "members"),
-                                 ("policy_id", "k.policy_id != ''", "members"), ("ssn", "k.ssn != ''", "members")):
+                                 ("ssn", "length(k.ssn) = 9 AND replace(k.ssn, substr(k.ssn, 1, 1), '') != ''",
+                                  "members")):
             ctx.x(f"""INSERT OR IGNORE INTO scope_m SELECT m.id FROM (SELECT DISTINCT {col} AS v FROM _keys k
                       WHERE {cond}) k JOIN {table} m ON m.{col} = k.v""")
         ctx.x("DROP TABLE temp._keys")

@@ -39,17 +39,22 @@ from .base import ISO_GLOB
 
 log = logging.getLogger("enrollreview.rules")
 
-_NONALPHA = re.compile(r"[^A-Z]")
+_NONALPHA = re.compile(r"[^A-Z0-9]")
+#: a key (SSN, name + birth date) shared by this many people is a placeholder, not an identity
+LINK_CAP = 5
 
 
 def norm_name(s: str | None) -> str:
     u = (s or "").upper()
-    return u if u.isalpha() or not u else _NONALPHA.sub("", u)
+    return u if u.isalnum() or not u else _NONALPHA.sub("", u)
 
 
 def valid_ssn(s: str | None) -> bool:
-    """9 digits and not one digit repeated (placeholders like 999999999 identify nobody)."""
-    return bool(s) and len(s) == 9 and s.isdigit() and s != s[0] * 9  # type: ignore[arg-type,index]
+    """An SSN that can identify someone: 9 digits, not one digit repeated, not 123456789, and a number the
+    SSA issues (area not 000, 666 or 9xx; group not 00; serial not 0000). Placeholders identify nobody."""
+    if not s or len(s) != 9 or not s.isdigit() or s == s[0] * 9 or s == "123456789":
+        return False
+    return s[:3] not in ("000", "666") and s[0] != "9" and s[3:5] != "00" and s[5:] != "0000"
 
 
 def event_kind(ins03: str | None, ins04: str | None, amrc: str | None, begin: str | None, end: str | None) -> str:
@@ -258,12 +263,19 @@ def _persons(db: Database, rows: list[Any]) -> dict[int, int]:
     links: list[tuple[int, int, str]] = []
 
     def learn_keys(pid: int, sub: str, dob: str, ssn: str, nl: str, nf: str) -> None:
-        if sub and dob and (pid, nf) not in by_s[(sub, dob)]:
-            by_s[(sub, dob)].append((pid, nf))
-        if valid_ssn(ssn) and pid not in by_ssn[ssn]:
-            by_ssn[ssn].append(pid)
-        if nl and nf and dob and pid not in by_n[(nl, nf, dob)]:
-            by_n[(nl, nf, dob)].append(pid)
+        # a key shared by more than LINK_CAP people is a placeholder: stop collecting (and scanning) it
+        if sub and dob:
+            lst = by_s[(sub, dob)]
+            if len(lst) < LINK_CAP and (pid, nf) not in lst:
+                lst.append((pid, nf))
+        if valid_ssn(ssn):
+            lst2 = by_ssn[ssn]
+            if len(lst2) < LINK_CAP and pid not in lst2:
+                lst2.append(pid)
+        if nl and nf and dob:
+            lst3 = by_n[(nl, nf, dob)]
+            if len(lst3) < LINK_CAP and pid not in lst3:
+                lst3.append(pid)
 
     if conn.execute("SELECT 1 FROM persons LIMIT 1").fetchone():
         conn.execute("DROP TABLE IF EXISTS temp._pk")
@@ -318,12 +330,16 @@ def _persons(db: Database, rows: list[Any]) -> dict[int, int]:
                                 gender or None, mid, now))
             if member_id:   # the same person under another member id? (DUP-07)
                 if valid_ssn(ssn):
-                    links += [(pid, o, "ssn") for o, om, _g in same_ssn[ssn] if om and om != member_id]
-                    same_ssn[ssn].append((pid, member_id, gender))
+                    others = same_ssn[ssn]
+                    if len(others) < LINK_CAP:
+                        links += [(pid, o, "ssn") for o, om, _g in others if om and om != member_id]
+                        others.append((pid, member_id, gender))
                 if nl and nf and dob:
-                    links += [(pid, o, "name") for o, om, og in same_name[(nl, nf, dob)]
-                              if om and om != member_id and (not og or not gender or og == gender)]
-                    same_name[(nl, nf, dob)].append((pid, member_id, gender))
+                    others = same_name[(nl, nf, dob)]
+                    if len(others) < LINK_CAP:
+                        links += [(pid, o, "name") for o, om, og in others
+                                  if om and om != member_id and (not og or not gender or og == gender)]
+                        others.append((pid, member_id, gender))
         elif member_id and not pmid.get(pid):
             conn.execute("UPDATE persons SET member_id = ? WHERE id = ? AND member_id IS NULL", [member_id, pid])
         if member_id:
