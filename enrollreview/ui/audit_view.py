@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 from sqlite_utils import Database
 
+from ..review import statuses as st
 from ..review.audit import ACTIONS, describe, verify_all
 
 _Index = QModelIndex | QPersistentModelIndex
@@ -40,6 +41,20 @@ def _local(at: str) -> str:
         return _dt.datetime.fromisoformat(at).astimezone().strftime("%Y-%m-%d %H:%M:%S")
     except ValueError:
         return at
+
+
+def clerk_words(row: dict[str, Any]) -> str:
+    """`describe()` with statuses and reason codes in the words the review panel uses (the command line
+    keeps the hyphenated spellings it accepts)."""
+    d = row.get("detail") or {}
+    if isinstance(d, str):
+        d = json.loads(d or "{}")
+    if row.get("action") == "status":
+        return f"status {st.label(d.get('from') or st.NEW)} \u2192 {st.label(d.get('to'))}"
+    if row.get("action") == "reason_code":
+        to = d.get("to")
+        return f"reason: {st.REASON_CODES.get(to, to)}" if to else "reason cleared"
+    return describe(row)
 
 
 class AuditModel(QAbstractTableModel):
@@ -97,7 +112,7 @@ class AuditModel(QAbstractTableModel):
         for values in cur.fetchall():
             r = dict(zip(cols, values, strict=True))
             r["detail"] = json.loads(r["detail"] or "{}")
-            r["what"] = describe(r)
+            r["what"] = clerk_words(r)
             out.append(r)
         return out
 

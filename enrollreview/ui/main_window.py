@@ -358,7 +358,8 @@ class MainWindow(QMainWindow):
         default = (flt.status == "open" and not flt.category and not flt.severity and flt.file_id is None
                    and not flt.text.strip())
         n = self.queue.model.total() if default else uq.count_open_flags(self.db)
-        self.counts.setText(f"{n:,} open flags \u00b7 {s['members']:,} members \u00b7 {s['files']:,} files")
+        self.counts.setText(" \u00b7 ".join(_count(v, word) for v, word in
+                                         ((n, "open flag"), (s["members"], "member"), (s["files"], "file"))))
         self.counts.setToolTip(f"Store: {self.db_path}")
 
     # -- navigation ----------------------------------------------------------------------------
@@ -651,6 +652,10 @@ class MainWindow(QMainWindow):
         self.save_settings()
         crash.set_parent(None)
         event.accept()
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 
 def about_text(db_path: Path) -> str:

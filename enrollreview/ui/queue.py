@@ -287,7 +287,7 @@ class QueuePanel(QWidget):
         text = f"{total:,} {status}{what}{plural}"
         if flt.status not in ("open", "all", "resolved"):
             text += f" with status \u201c{st.label(flt.status)}\u201d"
-        text += " match the filters" if narrowed else ""
+        text += (" matches the filters" if total == 1 else " match the filters") if narrowed else ""
         if total == 0:
             text += ". Nothing to review here." if not narrowed else ". Clear the filters to see more."
         else:

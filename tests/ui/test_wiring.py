@@ -73,7 +73,7 @@ def test_bulk_status_on_a_selection_and_ctrl_z_undoes_it(flagged_store, window, 
     qtbot.mouseClick(q.bulk.set_btn, Qt.MouseButton.LeftButton)
     q.model.fetch_all()
     assert known["dob"] not in q.model.keys() and known["phone"] not in q.model.keys()
-    assert window.counts.text().startswith(f"{q.model.total():,} open flags")
+    assert window.counts.text().startswith(f"{q.model.total():,} open flag")   # the status bar follows
     q.status.setCurrentIndex(q.status.findData("all"))
     assert _cell(q.model, _row_of_flag(q, known["dob"]), "status") == "Closed (no action needed)"
 
@@ -105,8 +105,9 @@ def test_tools_audit_trail_shows_the_whole_trail(flagged_store, window, qtbot):
     window.act_audit.trigger()
     dlg = window.findChild(AuditDialog)
     assert dlg is not None and dlg.isVisible() and dlg.windowTitle() == "Audit trail"
-    actions = [r["action"] for r in dlg.view.rows()]
-    assert "status" in actions and "note" in actions
+    words = {r["action"]: r["what"] for r in dlg.view.rows()}
+    assert words["status"] == "status New \u2192 In review"     # the review panel's words, not in-review
+    assert words["note"] == "note: called the exchange"
     assert dlg.view.verify()
     assert dlg.view.result.text().startswith("\u2714 Audit trail intact")
     dlg.close()
