@@ -113,6 +113,12 @@ _TXN_NAMES = {"837": "an 837 health care claim", "835": "an 835 payment/remittan
               "997": "a 997 acknowledgement", "276": "a 276 claim status inquiry", "277": "a 277 claim status"}
 
 
+def one_line(text: str) -> str:
+    """A reason shown to a clerk: control characters from the file made visible, on one line."""
+    shown = "".join(c if c >= " " or c == " " else "?" for c in text.replace("\n", " "))
+    return " ".join(shown.split())
+
+
 def _utcnow() -> str:
     return _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat()
 
@@ -159,7 +165,7 @@ def import_file(
     except Cancelled:
         return ImportResult(p.name, "cancelled", seconds=time.perf_counter() - started)
     except (Rejected, UnreadableFile) as e:
-        reason = str(e)
+        reason = one_line(str(e))
         with db.atomic():
             fid = db["files"].insert({**base, "status": "rejected", "reason": reason}).last_pk
         log.info("file %s rejected: %s", fid, reason)

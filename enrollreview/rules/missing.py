@@ -52,9 +52,12 @@ def miss04(ctx: Context) -> Iterator[Flag]:
 def miss06(ctx: Context) -> Iterator[Flag]:
     rows = ctx.q("""SELECT f.id, f.isa_sender, f.isa_control, f.name FROM files f
                     WHERE f.status = 'imported' AND f.isa_sender IN (SELECT isa_sender FROM files
-                          WHERE id IN (SELECT id FROM scope_f)) AND f.isa_control GLOB '[0-9]*'""")
+                          WHERE id IN (SELECT id FROM scope_f)) AND f.isa_control <> ''
+                      AND f.isa_control NOT GLOB '*[^0-9]*'""")
     by_sender: dict[str, dict[int, Any]] = defaultdict(dict)
     for r in rows:
+        if not r["isa_control"].isdigit():  # SQLite's GLOB stops at a NUL byte inside the value
+            continue
         n = int(r["isa_control"])
         by_sender[r["isa_sender"]].setdefault(n, r)
     for sender, nums in by_sender.items():
