@@ -190,7 +190,9 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._build_toolbar()
         self._build_shortcuts()
-        self.member_view.set_history_panel(HistoryPanel(self.db, self))
+        self.history = HistoryPanel(self.db, self)
+        self.history.changed.connect(self._on_review_saved)
+        self.member_view.set_history_panel(self.history)
         self._restore_settings()
         self.refresh_all()
         crash.set_parent(self)
@@ -558,6 +560,13 @@ class MainWindow(QMainWindow):
     @Slot()
     def _on_flags_changed(self) -> None:
         """A bulk change or its undo in the queue: the open-flag count in the status bar follows."""
+        self._update_counts()
+
+    @Slot()
+    def _on_review_saved(self) -> None:
+        """A status saved in the member view (which reloads itself and the queue): new status choices
+        for the queue's filter, and the open-flag count."""
+        self.queue.refresh_choices()
         self._update_counts()
 
     # -- exports, rosters, audit ---------------------------------------------------------------

@@ -185,3 +185,17 @@ def test_help_about_lists_the_versions_and_the_app_icon_is_set(window, monkeypat
     app = make_app()
     assert QGuiApplication.desktopFileName() == "enrollreview"
     assert {16, 256} <= {s.width() for s in app.windowIcon().availableSizes()}
+
+
+def test_a_status_saved_in_the_member_view_shows_in_the_queue_and_status_bar(flagged_store, window):
+    known = flagged_store["flags"]
+    window.refresh_all()
+    before = window.queue.model.total()
+    assert window.open_member(flagged_store["spouse"], known["dob"])
+    panel = window.history
+    panel.status.setCurrentIndex(panel.status.findData("closed-false-positive"))
+    assert panel.save()
+    q = window.queue
+    assert q.model.total() == before - 1 and known["dob"] not in q.model.keys()
+    assert window.counts.text().startswith(f"{before - 1:,} open flag")
+    assert q.status.findText("Status: Closed (false positive)") >= 0
