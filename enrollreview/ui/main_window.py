@@ -654,10 +654,8 @@ class MainWindow(QMainWindow):
                 return
             self.importer.cancel_and_wait()
         runner = getattr(self, "_roster_runner", None)
-        if runner is not None and runner.thread.isRunning():
-            self.statusBar().showMessage("Finishing the roster import before closing\u2026")
-            runner.thread.quit()
-            runner.thread.wait()   # the roster import is one transaction; it is let finish, not cut off
+        if runner is not None:
+            runner.wait_quietly()
         self.save_settings()
         crash.set_parent(None)
         event.accept()

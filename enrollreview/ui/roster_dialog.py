@@ -345,6 +345,15 @@ class RosterImportRunner(QObject):
         self.thread.quit()
         self.thread.wait()
 
+    def wait_quietly(self) -> None:
+        """The window is closing: let a running import finish (it is one transaction, never cut off),
+        without the report."""
+        if not self.thread.isRunning():
+            return
+        self.worker.done.disconnect(self._on_done)
+        self.worker.problem.disconnect(self._on_problem)
+        self._stop()
+
     @Slot(object)
     def _on_done(self, outcome: tuple[RosterImportResult, ReconcileResult | None]) -> None:
         self._stop()

@@ -199,3 +199,31 @@ def test_a_status_saved_in_the_member_view_shows_in_the_queue_and_status_bar(fla
     assert q.model.total() == before - 1 and known["dob"] not in q.model.keys()
     assert window.counts.text().startswith(f"{before - 1:,} open flag")
     assert q.status.findText("Status: Closed (false positive)") >= 0
+
+
+def test_closing_the_window_lets_a_running_roster_import_finish(window, qtbot, db, tmp_path, monkeypatch):
+    import time
+
+    f = factory(62)
+    known, lost = family(f), family(f)
+    load(db, tmp_path, [known])
+    roster = write_roster(tmp_path, rows_for([known, lost]))
+    real = rd.run_import
+
+    def slow(dbx, path, choice):
+        time.sleep(0.3)   # still running when the window closes
+        return real(dbx, path, choice)
+
+    reports = []
+    monkeypatch.setattr(rd, "run_import", slow)
+    monkeypatch.setattr(rd, "ask_roster_file", lambda parent, folder="": str(roster))
+    monkeypatch.setattr(rd, "ask_mapping", lambda parent, dbx, preview: rd.MappingChoice(
+        mp.guess_mapping(inspect_roster(roster).headers), "", None))
+    monkeypatch.setattr(rd, "show_report", lambda parent, title, text, ok=True: reports.append(text))
+    window.act_roster.trigger()
+    assert window._roster_runner.thread.isRunning()
+    window.close()
+    assert not window._roster_runner.thread.isRunning()
+    qtbot.wait(50)
+    assert db.execute("SELECT COUNT(*) FROM flags WHERE rule = 'MISS-01'").fetchone()[0] == 1
+    assert reports == []    # no report popping up over a closed window
