@@ -82,7 +82,7 @@ def cmd_rules(args: Any) -> int:
     rows = [{"id": r.id, "category": r.category, "severity": r.severity, "title": r.title,
              "description": r.description, "next_step": r.next_step} for r in rules().values()]
     if args.format == "table":
-        emit("table", ["id", "category", "severity", "title"], rows)
+        emit("table", ["id", "category", "severity", "description"], rows)
     else:
         emit(args.format, ["id", "category", "severity", "title", "description", "next_step"], rows)
     return 0
