@@ -29,7 +29,7 @@ from sqlite_utils import Database
 
 from .. import settings as _settings
 from . import history
-from .base import HIOS_GLOB, ISO_GLOB, REGISTRY, At, Context, Flag, Rule, chunks
+from .base import ISO_GLOB, REGISTRY, At, Context, Flag, Rule, chunks
 
 log = logging.getLogger("enrollreview.rules")
 
@@ -67,21 +67,19 @@ def _prep_fset(ctx: Context) -> None:
     rows = []
     for fid in files:
         f = ctx.q("SELECT isa_sender, isa_receiver, isa_date, (SELECT max(bgn_date) FROM transactions t "
-                  "WHERE t.file_id = files.id) AS bgn FROM files WHERE id = ?", [fid])[0]
+                  "WHERE t.file_id = files.id) AS bgn, r.hios_plans, r.category_names "
+                  "FROM files LEFT JOIN rule_runs r ON r.file_id = files.id WHERE files.id = ?", [fid])[0]
         names = ctx.setting(fid, "category_names")
-        fin_names = [names.get(n, n) for n in SUBSCRIBER_AMOUNTS]
-        fin_vocab = bool(ctx.q(
-            f"SELECT 1 FROM members m JOIN categories c ON c.member_id = m.id WHERE m.file_id = ? "
-            f"AND c.name IN ({','.join('?' * len(fin_names))}) LIMIT 1", [fid, *fin_names]))
+        used = set(json.loads(f["category_names"] or "[]"))
+        fin_vocab = any(names.get(n, n) in used for n in SUBSCRIBER_AMOUNTS)
         mode = str(ctx.setting(fid, "exchange_rules")).lower()
         if mode in ("yes", "true", "1"):
             exchange = True
         elif mode in ("no", "false", "0"):
             exchange = False
         else:
-            exchange = fin_vocab or "CMSFFM" in ((f["isa_sender"] or "") + (f["isa_receiver"] or "")) or bool(ctx.q(
-                f"SELECT 1 FROM members m JOIN coverages c ON c.member_id = m.id WHERE m.file_id = ? "
-                f"AND c.plan_id GLOB '{HIOS_GLOB}' LIMIT 1", [fid]))
+            exchange = fin_vocab or "CMSFFM" in ((f["isa_sender"] or "") + (f["isa_receiver"] or "")) \
+                or bool(f["hios_plans"])
         isa = f["isa_date"] or ""
         file_date = f"20{isa[:2]}-{isa[2:4]}-{isa[4:6]}" if len(isa) == 6 and isa.isdigit() else (f["bgn"] or None)
         rows.append((fid, int(exchange), int(fin_vocab), file_date, ctx.setting(fid, "dependant_age_limit"),

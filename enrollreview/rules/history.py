@@ -27,6 +27,7 @@ each row does to its policy over time.
 from __future__ import annotations
 
 import datetime as _dt
+import json
 import logging
 import re
 from collections import defaultdict
@@ -35,7 +36,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from .base import ISO_GLOB
+from .base import HIOS_GLOB, ISO_GLOB
 
 log = logging.getLogger("enrollreview.rules")
 
@@ -153,7 +154,8 @@ def prepare_file(db: Database, file_id: int) -> None:
     conn = db.conn
     lo, hi = conn.execute("SELECT min(id), max(id) FROM members WHERE file_id = ?", [file_id]).fetchone()
     if lo is None:
-        conn.execute("INSERT OR REPLACE INTO rule_runs (file_id, prepared_at) VALUES (?, ?)", [file_id, _utcnow()])
+        conn.execute("INSERT OR REPLACE INTO rule_runs (file_id, prepared_at, hios_plans, category_names) "
+                     "VALUES (?, ?, 0, '[]')", [file_id, _utcnow()])
         return
     cols = ", ".join(MEMBER_COLUMNS)
     if not conn.execute("SELECT 1 FROM sqlite_temp_master WHERE name = 'mw'").fetchone():
@@ -181,7 +183,13 @@ def prepare_file(db: Database, file_id: int) -> None:
     conn.execute("DELETE FROM member_facts WHERE id BETWEEN ? AND ?", [lo, hi])
     bulk_insert(db, "member_facts", "INSERT INTO member_facts (id, file_id, transaction_id, head_row, group_key, event, "
                 "eff_begin, eff_end) VALUES (?,?,?,?,?,?,?,?)", facts)
-    conn.execute("INSERT OR REPLACE INTO rule_runs (file_id, prepared_at) VALUES (?, ?)", [file_id, _utcnow()])
+    # what the file is like, for the rules' settings of each file (kept: old files are in many later scopes)
+    hios = conn.execute(f"SELECT 1 FROM coverages WHERE member_id BETWEEN ? AND ? AND plan_id GLOB '{HIOS_GLOB}' "
+                        "LIMIT 1", [lo, hi]).fetchone() is not None
+    names = sorted(r[0] for r in conn.execute("SELECT DISTINCT name FROM categories WHERE member_id BETWEEN ? AND ?",
+                                              [lo, hi]))
+    conn.execute("INSERT OR REPLACE INTO rule_runs (file_id, prepared_at, hios_plans, category_names) "
+                 "VALUES (?, ?, ?, ?)", [file_id, _utcnow(), int(hios), json.dumps(names)])
 
 
 def bulk_insert(db: Database, table: str, sql: str, rows: list[tuple[Any, ...]]) -> None:

@@ -55,7 +55,9 @@ def _ensure(db: Database) -> None:
         CREATE TABLE IF NOT EXISTS rule_runs (  -- files whose history facts are filled
             file_id INTEGER PRIMARY KEY,
             prepared_at TEXT,
-            ruled_at TEXT                      -- when the rules last ran for this file's import
+            ruled_at TEXT,                     -- when the rules last ran for this file's import
+            hios_plans INTEGER,                -- the file has 16-character exchange plan ids (REF*CE)
+            category_names TEXT                -- JSON: the 2750 names the file uses
         );
         CREATE TABLE IF NOT EXISTS person_links (   -- DUP-07: a new person sharing SSN or name + birth date
             person_id INTEGER NOT NULL,             -- with another person of another member id
@@ -75,6 +77,10 @@ def _ensure(db: Database) -> None:
         );
         """
     )
+    runs = {c.name for c in db["rule_runs"].columns}
+    for name, kind in (("hios_plans", "INTEGER"), ("category_names", "TEXT")):
+        if name not in runs:
+            db.execute(f"ALTER TABLE rule_runs ADD COLUMN {name} {kind}")
     cols = {c.name for c in db["persons"].columns}
     for name in ("nlast", "nfirst", "gender"):
         if name not in cols:
@@ -120,3 +126,11 @@ def m002b_rules_facts(db: Database) -> None:
 def m002c_rules_links(db: Database) -> None:
     """Adds person_links (DUP-07) to stores that had the two migrations above before it existed."""
     _ensure(db)
+
+
+@migrations()
+def m002d_rules_file_facts(db: Database) -> None:
+    """Adds what a file is like (exchange plan ids, 2750 names) to rule_runs for stores that had the
+    migrations above before it existed; their files get it at the next prepare."""
+    _ensure(db)
+    db.execute("DELETE FROM rule_runs WHERE category_names IS NULL")
