@@ -34,6 +34,7 @@ from .parse import (
     parse_chunk,
     worker_init,
 )
+from .store import utcnow as _utcnow
 from .x12.reader import UnreadableFile, read_interchanges
 from .x12.types import Delimiters, Segment
 
@@ -120,8 +121,6 @@ def one_line(text: str) -> str:
     return " ".join(shown.split())
 
 
-def _utcnow() -> str:
-    return _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat()
 
 
 def import_file(

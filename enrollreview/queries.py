@@ -9,6 +9,8 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from .store import rows as _rows
+
 RELATIONSHIPS = {
     "18": "self", "01": "spouse", "53": "life partner", "19": "child", "15": "ward", "17": "stepchild",
     "09": "adopted child", "10": "foster child", "03": "father or mother", "04": "grandparent",
@@ -20,10 +22,6 @@ MAINTENANCE = {"001": "change", "021": "addition", "024": "cancellation or termi
                "030": "audit or compare", "032": "employee information not applicable"}
 
 
-def _rows(db: Database, sql: str, params: Any = ()) -> list[dict[str, Any]]:
-    cur = db.execute(sql, params)
-    cols = [c[0] for c in cur.description]
-    return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
 
 
 def list_files(db: Database) -> list[dict[str, Any]]:

@@ -12,11 +12,12 @@ file's ISA06, an override for the file's GS02.
 from __future__ import annotations
 
 import copy
-import datetime as _dt
 import json
 from typing import Any
 
 from sqlite_utils import Database
+
+from .store import utcnow as _utcnow
 
 #: 2750 names as the CMS FFE companion guide spells them; `category_names` maps these to a source's own
 FFE_CATEGORIES = ("PRE AMT 1", "PRE AMT TOT", "APTC AMT", "TOT RES AMT", "RATING AREA", "CSR AMT",
@@ -87,8 +88,6 @@ class SettingsError(ValueError):
     """An unknown key or a value of the wrong kind; str() is one line for the user."""
 
 
-def _utcnow() -> str:
-    return _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat()
 
 
 def _has_table(db: Database) -> bool:

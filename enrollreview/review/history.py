@@ -13,14 +13,9 @@ from typing import Any
 from sqlite_utils import Database
 
 from ..phi import mask_ssn
+from ..store import rows as _rows
 from . import statuses as st
 from .workflow import _member, field_label, is_ssn_field, member_key
-
-
-def _rows(db: Database, sql: str, params: Any = ()) -> list[dict[str, Any]]:
-    cur = db.execute(sql, params)
-    cols = [c[0] for c in cur.description]
-    return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
 
 
 def rollup_sql(alias: str = "f") -> str:

@@ -26,7 +26,6 @@ each row does to its policy over time.
 
 from __future__ import annotations
 
-import datetime as _dt
 import json
 import logging
 import re
@@ -36,6 +35,8 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from ..store import rows as _rows
+from ..store import utcnow as _utcnow
 from .base import HIOS_GLOB, ISO_GLOB
 
 log = logging.getLogger("enrollreview.rules")
@@ -88,8 +89,6 @@ def sent_stamp(ts: str | None, bgn_date: str | None, bgn_time: str | None) -> st
     return None
 
 
-def _utcnow() -> str:
-    return _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat()
 
 
 def unprepared_files(db: Database) -> list[int]:
@@ -368,10 +367,6 @@ def _persons(db: Database, rows: list[Any]) -> dict[int, int]:
 # ------------------------------------------------------------------------------------------- reading
 
 
-def _rows(db: Database, sql: str, params: Any = ()) -> list[dict[str, Any]]:
-    cur = db.execute(sql, params)
-    cols = [c[0] for c in cur.description]
-    return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
 
 
 STATUS_AFTER = {"enrolled": "enrolled", "effectuated": "effectuated", "cancelled": "cancelled",

@@ -2,15 +2,29 @@
 
 from __future__ import annotations
 
+import datetime as _dt
 import os
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 from sqlite_utils import Database
 
 from .schema import migrations
 
 BUSY_TIMEOUT_MS = 10_000
+
+
+def rows(db: Database, sql: str, params: Any = ()) -> list[dict[str, Any]]:
+    """Run a query and return its rows as dicts keyed by column name."""
+    cur = db.execute(sql, params)
+    cols = [c[0] for c in cur.description]
+    return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+
+
+def utcnow() -> str:
+    """The timestamp format of the store: UTC, ISO 8601, whole seconds."""
+    return _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat()
 
 
 class StoreError(Exception):
