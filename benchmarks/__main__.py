@@ -1,4 +1,7 @@
-"""`python -m benchmarks [NAME ...]`: run the named benchmarks (default: ingest)."""
+"""`python -m benchmarks [NAME ...] [OPTIONS]`: run the named benchmarks (default: ingest).
+
+Options after the names go to each benchmark (`python -m benchmarks ingest_bench --sizes 100000`).
+"""
 
 from __future__ import annotations
 
@@ -14,13 +17,17 @@ def main(argv: list[str]) -> int:
     if argv and argv[0] in ("-h", "--help", "list"):
         print("benchmarks:", ", ".join(available))
         return 0
-    names = argv or ["ingest_bench"]
-    for name in names:
-        if name not in available:
-            print(f"no benchmark {name!r}; available: {', '.join(available)}", file=sys.stderr)
-            return 2
+    names = []
+    while argv and argv[0] in available:
+        names.append(argv.pop(0))
+    if not names and argv and not argv[0].startswith("-"):
+        print(f"no benchmark {argv[0]!r}; available: {', '.join(available)}", file=sys.stderr)
+        return 2
+    for name in names or ["ingest_bench"]:
         mod = importlib.import_module(f"benchmarks.{name}")
-        mod.main([])
+        rc = mod.main(list(argv))
+        if rc:
+            return int(rc)
     return 0
 
 

@@ -109,12 +109,12 @@ def child(db_path: str, fmt: str, out: str) -> None:
                       "bytes": os.path.getsize(out)}))
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, default=100_000)
     ap.add_argument("--keep", metavar="DIR", help="write the store and the exports here (kept)")
     ap.add_argument("--child", nargs=3, metavar=("DB", "FORMAT", "OUT"), help=argparse.SUPPRESS)
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
     if args.child:
         child(*args.child)
         return 0

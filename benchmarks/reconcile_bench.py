@@ -156,14 +156,14 @@ def measure(db_path: Path, roster: Path) -> dict[str, float]:
     return out
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--workdir", default=str(Path(tempfile.gettempdir()) / "enrollreview-reconcile-bench"),
                     help="where the generated store and roster are kept between runs")
     ap.add_argument("--members", type=int, default=100_000)
     ap.add_argument("--rows", type=int, default=200_000)
     ap.add_argument("--measure", nargs=2, metavar=("STORE", "ROSTER"), help=argparse.SUPPRESS)
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
     if args.measure:
         print(json.dumps(measure(Path(args.measure[0]), Path(args.measure[1]))))
         return 0

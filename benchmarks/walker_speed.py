@@ -92,13 +92,13 @@ def build_834(members: int, seed: int = 1, same_names: bool = False, dirty: bool
     return ("~\n".join(head + segs + tail) + "~\n").encode("ascii")
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("members", nargs="?", type=int, default=20000)
     ap.add_argument("--pyx12-members", type=int, default=300)
     ap.add_argument("--same-names", action="store_true", help="every member identical but for its id")
     ap.add_argument("--dirty", action="store_true", help="findings in every member (slow paths)")
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
 
     t0 = time.process_time()
     compiled()

@@ -11,6 +11,7 @@ would.
 from __future__ import annotations
 
 import bisect
+import gc
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -103,7 +104,22 @@ def worker_init(parent_pid: int) -> None:
 
 def parse_chunk(job: ChunkJob, cancel: Callable[[], bool] | None = None,
                 progress: Callable[[int, int, int], None] | None = None) -> ChunkResult:
-    """Parse one chunk. `progress(offset, segments, members)` is called every CANCEL_EVERY segments."""
+    """Parse one chunk. `progress(offset, segments, members)` is called every CANCEL_EVERY segments.
+
+    The cyclic garbage collector is paused meanwhile: parsing builds millions of small objects and no
+    cycles, and the collector's repeated passes over them cost 10-15% of the parse (3x on the reader).
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _parse_chunk(job, cancel, progress)
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _parse_chunk(job: ChunkJob, cancel: Callable[[], bool] | None,
+                 progress: Callable[[int, int, int], None] | None) -> ChunkResult:
     if job.text is not None:
         text, lo, hi, base = job.text, job.begin, job.end, 0
     else:  # a worker reads only its own slice of the file
