@@ -11,7 +11,7 @@ import datetime as _dt
 import json
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal, Slot
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, Signal, Slot
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -29,10 +29,10 @@ from sqlite_utils import Database
 
 from ..review import statuses as st
 from ..review.audit import ACTIONS, describe, verify_all
+from .models import RowRole, TableModel
 
 _Index = QModelIndex | QPersistentModelIndex
 PAGE = 500
-RowRole = Qt.ItemDataRole.UserRole + 1
 
 
 def _local(at: str) -> str:
@@ -57,7 +57,7 @@ def clerk_words(row: dict[str, Any]) -> str:
     return describe(row)
 
 
-class AuditModel(QAbstractTableModel):
+class AuditModel(TableModel):
     """Audit rows newest first, fetched PAGE at a time (canFetchMore / fetchMore)."""
 
     HEADERS = ("When", "Who", "Action", "Flag", "Member", "What changed")
@@ -130,35 +130,26 @@ class AuditModel(QAbstractTableModel):
             self.endInsertRows()
 
     # -- Qt model --------------------------------------------------------------------------------
-    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.rows)
+    def row_count(self) -> int:
+        return len(self.rows)
 
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.HEADERS)
+    def headers(self) -> tuple[str, ...]:
+        return self.HEADERS
 
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self.HEADERS[section]
-        return None
-
-    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not (0 <= index.row() < len(self.rows)):
-            return None
-        r = self.rows[index.row()]
+    def cell(self, row: int, column: int, role: int) -> Any:
+        r = self.rows[row]
         if role == RowRole:
             return r
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
-            c = index.column()
-            if c == 0:
+            if column == 0:
                 return _local(r["at"]) if role == Qt.ItemDataRole.DisplayRole else f"{r['at']} (UTC)"
-            if c == 1:
+            if column == 1:
                 return r["os_user"]
-            if c == 2:
+            if column == 2:
                 return ACTIONS.get(r["action"], r["action"])
-            if c == 3:
+            if column == 3:
                 return "" if r["flag_id"] is None else str(r["flag_id"])
-            if c == 4:
+            if column == 4:
                 return "" if r["member_id"] is None else str(r["member_id"])
             return r["what"]
         return None

@@ -6,12 +6,14 @@ returns the ordered keys only), and rows are fetched lazily in batches through
 plain row dicts (`RowsModel`). `SegmentModel` is the raw X12 view: one segment per row with the loop
 id in a gutter and the character ranges to highlight in `SpansRole`.
 
+Every model derives from `TableModel`, which writes the Qt plumbing (rowCount, columnCount,
+headerData, data) once; the models over dict rows described by `Column`s derive from `ColumnsModel`.
 Every model returns its row object under `RowRole`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,6 +65,12 @@ def _date(v: Any) -> str:
     return (v or "")[:10]
 
 
+def _bold() -> QFont:
+    f = QFont()
+    f.setBold(True)
+    return f
+
+
 @dataclass
 class Column:
     key: str
@@ -79,39 +87,64 @@ def _sev_icon(key: str) -> Callable[[dict[str, Any]], QIcon | None]:
     return f
 
 
-class RowsModel(QAbstractTableModel):
-    """A read-only table over a list of dicts described by `Column`s."""
+class TableModel(QAbstractTableModel):
+    """A read-only flat table: the Qt plumbing every model here shares, written once.
 
-    def __init__(self, columns: list[Column], parent: Any = None) -> None:
-        super().__init__(parent)
-        self.columns = columns
-        self.rows: list[dict[str, Any]] = []
+    A subclass says how many rows there are (`row_count`), what the column headers are (`headers`)
+    and what one cell holds for one role (`cell`, only ever called with a row and column in range).
+    """
 
-    def set_rows(self, rows: list[dict[str, Any]]) -> None:
-        self.beginResetModel()
-        self.rows = list(rows)
-        self.endResetModel()
+    def row_count(self) -> int:
+        raise NotImplementedError
+
+    def headers(self) -> Sequence[str]:
+        raise NotImplementedError
+
+    def cell(self, row: int, column: int, role: int) -> Any:
+        raise NotImplementedError
 
     def rowCount(self, parent: _Index = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self.rows)
+        return 0 if parent.isValid() else self.row_count()
 
     def columnCount(self, parent: _Index = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self.columns)
+        return 0 if parent.isValid() else len(self.headers())
 
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole \
-                and 0 <= section < len(self.columns):
-            return self.columns[section].header
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            headers = self.headers()
+            if 0 <= section < len(headers):
+                return headers[section]
         return None
+
+    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not (0 <= index.row() < self.row_count()):
+            return None
+        return self.cell(index.row(), index.column(), role)
+
+
+class ColumnsModel(TableModel):
+    """Rows are dicts in `rows`, described by `Column`s (text, icon, tool tip, alignment).
+
+    `KEY` names the row field returned under `KeyRole` (None: no key); `extra_data` answers any
+    other role.
+    """
+
+    KEY: str | None = None
+    columns: list[Column]
+    rows: list[dict[str, Any]]
+
+    def row_count(self) -> int:
+        return len(self.rows)
+
+    def headers(self) -> list[str]:
+        return [c.header for c in self.columns]
 
     def row(self, i: int) -> dict[str, Any] | None:
         return self.rows[i] if 0 <= i < len(self.rows) else None
 
-    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not (0 <= index.row() < len(self.rows)):
-            return None
-        r = self.rows[index.row()]
-        col = self.columns[index.column()]
+    def cell(self, row: int, column: int, role: int) -> Any:
+        r = self.rows[row]
+        col = self.columns[column]
         if role == Qt.ItemDataRole.DisplayRole:
             return col.text(r)
         if role == Qt.ItemDataRole.DecorationRole and col.icon is not None:
@@ -122,10 +155,26 @@ class RowsModel(QAbstractTableModel):
             return col.align
         if role == RowRole:
             return r
+        if role == KeyRole and self.KEY is not None:
+            return r.get(self.KEY)
         return self.extra_data(r, col, role)
 
     def extra_data(self, row: dict[str, Any], col: Column, role: int) -> Any:
         return None
+
+
+class RowsModel(ColumnsModel):
+    """A read-only table over a list of dicts described by `Column`s."""
+
+    def __init__(self, columns: list[Column], parent: Any = None) -> None:
+        super().__init__(parent)
+        self.columns = columns
+        self.rows = []
+
+    def set_rows(self, rows: list[dict[str, Any]]) -> None:
+        self.beginResetModel()
+        self.rows = list(rows)
+        self.endResetModel()
 
 
 # -- the queue ------------------------------------------------------------------------------------
@@ -160,10 +209,11 @@ MEMBER_COLUMNS = [
 ]
 
 
-class QueueModel(QAbstractTableModel):
+class QueueModel(ColumnsModel):
     """The triage queue: one row per flag, or per flagged member; lazily fetched from SQL."""
 
     BATCH = 256
+    KEY = "key"
 
     def __init__(self, db: Database, parent: Any = None) -> None:
         super().__init__(parent)
@@ -172,7 +222,7 @@ class QueueModel(QAbstractTableModel):
         self.sort_key = "severity"
         self.descending = False
         self._keys: list[int] = []
-        self._rows: list[dict[str, Any]] = []
+        self.rows = []
 
     @property
     def columns(self) -> list[Column]:
@@ -192,7 +242,7 @@ class QueueModel(QAbstractTableModel):
         # The first batch comes with the reset, so the view never shows an empty queue in between.
         first = self._keys[:self.BATCH]
         found = uq.queue_rows(self.db, self.filter, first)
-        self._rows = [found.get(k) or {"key": k, "missing": True} for k in first]
+        self.rows = [found.get(k) or {"key": k, "missing": True} for k in first]
         self.endResetModel()
 
     def total(self) -> int:
@@ -203,19 +253,19 @@ class QueueModel(QAbstractTableModel):
         return list(self._keys)
 
     def canFetchMore(self, parent: _Index = QModelIndex()) -> bool:
-        return not parent.isValid() and len(self._rows) < len(self._keys)
+        return not parent.isValid() and len(self.rows) < len(self._keys)
 
     def fetchMore(self, parent: _Index = QModelIndex()) -> None:
         if parent.isValid():
             return
-        start = len(self._rows)
+        start = len(self.rows)
         keys = self._keys[start:start + self.BATCH]
         if not keys:
             return
         found = uq.queue_rows(self.db, self.filter, keys)
         rows = [found.get(k) or {"key": k, "missing": True} for k in keys]
         self.beginInsertRows(QModelIndex(), start, start + len(rows) - 1)
-        self._rows.extend(rows)
+        self.rows.extend(rows)
         self.endInsertRows()
 
     def fetch_all(self) -> None:
@@ -223,7 +273,7 @@ class QueueModel(QAbstractTableModel):
             self.fetchMore()
 
     def ensure_fetched(self, row: int) -> None:
-        while row >= len(self._rows) and self.canFetchMore():
+        while row >= len(self.rows) and self.canFetchMore():
             self.fetchMore()
 
     def row_of_key(self, key: int) -> int:
@@ -238,9 +288,9 @@ class QueueModel(QAbstractTableModel):
         """Re-read some rows in place (after a status change): the smallest change, dataChanged."""
         found = uq.queue_rows(self.db, self.filter, list(keys))
         last = len(self.columns) - 1
-        for i, r in enumerate(self._rows):
+        for i, r in enumerate(self.rows):
             if r.get("key") in found:
-                self._rows[i] = found[r["key"]]
+                self.rows[i] = found[r["key"]]
                 self.dataChanged.emit(self.index(i, 0), self.index(i, last))
 
     # -- sorting ------------------------------------------------------------------------------
@@ -261,43 +311,14 @@ class QueueModel(QAbstractTableModel):
         return 0
 
     # -- reading ------------------------------------------------------------------------------
-    def rowCount(self, parent: _Index = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self._rows)
+    def cell(self, row: int, column: int, role: int) -> Any:
+        if self.rows[row].get("missing"):
+            return "(no longer in the store)" if role == Qt.ItemDataRole.DisplayRole and column == 0 else None
+        return super().cell(row, column, role)
 
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self.columns)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation != Qt.Orientation.Horizontal or not (0 <= section < len(self.columns)):
-            return None
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self.columns[section].header
-        return None
-
-    def row(self, i: int) -> dict[str, Any] | None:
-        return self._rows[i] if 0 <= i < len(self._rows) else None
-
-    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not (0 <= index.row() < len(self._rows)):
-            return None
-        r = self._rows[index.row()]
-        col = self.columns[index.column()]
-        if r.get("missing"):
-            return "(no longer in the store)" if role == Qt.ItemDataRole.DisplayRole and index.column() == 0 else None
-        if role == Qt.ItemDataRole.DisplayRole:
-            return col.text(r)
-        if role == Qt.ItemDataRole.DecorationRole and col.icon is not None:
-            return col.icon(r)
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return (col.tip(r) if col.tip else None) or None
-        if role == Qt.ItemDataRole.TextAlignmentRole:
-            return col.align
+    def extra_data(self, row: dict[str, Any], col: Column, role: int) -> Any:
         if role == Qt.ItemDataRole.ForegroundRole and col.key == "severity":
-            return style.tone(r.get("severity") or r.get("worst")).fg
-        if role == RowRole:
-            return r
-        if role == KeyRole:
-            return r.get("key")
+            return style.tone(row.get("severity") or row.get("worst")).fg
         return None
 
 
@@ -335,14 +356,14 @@ FILE_COLUMNS = [
 
 
 class FilesModel(RowsModel):
+    KEY = "id"
+
     def __init__(self, parent: Any = None) -> None:
         super().__init__(FILE_COLUMNS, parent)
 
     def extra_data(self, row: dict[str, Any], col: Column, role: int) -> Any:
         if role == RateRole and col.key == "rate":
             return row["error_rate"]
-        if role == KeyRole:
-            return row["id"]
         return None
 
 
@@ -389,6 +410,8 @@ def _flag_text(r: dict[str, Any]) -> str:
 class MemberFlagsModel(RowsModel):
     """The selected member's flags (the list above the side-by-side view)."""
 
+    KEY = "id"
+
     def __init__(self, parent: Any = None) -> None:
         super().__init__([
             Column("severity", "Severity", lambda r: style.severity_word(r.get("severity")), _sev_icon("severity")),
@@ -401,8 +424,6 @@ class MemberFlagsModel(RowsModel):
     def extra_data(self, row: dict[str, Any], col: Column, role: int) -> Any:
         if role == Qt.ItemDataRole.ForegroundRole and col.key == "severity":
             return style.tone(row.get("severity")).fg
-        if role == KeyRole:
-            return row["id"]
         return None
 
     def row_of_flag(self, flag_id: int | None) -> int:
@@ -420,6 +441,8 @@ def _flags_cell(r: dict[str, Any]) -> str:
 
 
 class FamilyModel(RowsModel):
+    KEY = "id"
+
     def __init__(self, parent: Any = None) -> None:
         super().__init__([
             Column("name", "Member", _name),
@@ -436,15 +459,13 @@ class FamilyModel(RowsModel):
 
     def extra_data(self, row: dict[str, Any], col: Column, role: int) -> Any:
         if role == Qt.ItemDataRole.FontRole and row["id"] == self.current:
-            f = QFont()
-            f.setBold(True)
-            return f
-        if role == KeyRole:
-            return row["id"]
+            return _bold()
         return None
 
 
 class TimelineModel(RowsModel):
+    KEY = "id"
+
     def __init__(self, parent: Any = None) -> None:
         super().__init__([
             Column("received", "Received", lambda r: _date(r.get("received"))),
@@ -461,17 +482,13 @@ class TimelineModel(RowsModel):
 
     def extra_data(self, row: dict[str, Any], col: Column, role: int) -> Any:
         if role == Qt.ItemDataRole.FontRole and row.get("this"):
-            f = QFont()
-            f.setBold(True)
-            return f
-        if role == KeyRole:
-            return row["id"]
+            return _bold()
         return None
 
 
 # -- the member sheet (left side) -----------------------------------------------------------------
 
-class SheetModel(QAbstractTableModel):
+class SheetModel(TableModel):
     """The parsed member as a clerk reads it: (label, value) rows under section headings.
 
     Values named by the selected flag are marked (icon, word and tint); values named by the
@@ -525,46 +542,35 @@ class SheetModel(QAbstractTableModel):
         return [self.items[i].label for i, (_s, cur) in sorted(self._marks.items())  # type: ignore[union-attr]
                 if cur or not current_only]
 
-    def rowCount(self, parent: _Index = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self.items)
+    def row_count(self) -> int:
+        return len(self.items)
 
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:
-        return 0 if parent.isValid() else 2
+    def headers(self) -> Sequence[str]:
+        return ("Field", "Value")
 
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole and section in (0, 1):
-            return ("Field", "Value")[section]
-        return None
-
-    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not (0 <= index.row() < len(self.items)):
-            return None
-        it = self.items[index.row()]
+    def cell(self, row: int, column: int, role: int) -> Any:
+        it = self.items[row]
         if isinstance(it, str):
             if role == Qt.ItemDataRole.DisplayRole:
-                return it if index.column() == 0 else ""
+                return it if column == 0 else ""
             if role == Qt.ItemDataRole.FontRole:
-                f = QFont()
-                f.setBold(True)
-                return f
+                return _bold()
             if role == SectionRole:
                 return True
             return None
-        mark = self._marks.get(index.row())
+        mark = self._marks.get(row)
         if role == Qt.ItemDataRole.DisplayRole:
-            if index.column() == 0:
+            if column == 0:
                 return it.label
             if mark and mark[1]:
                 return f"{it.value}    \u25c0 {style.severity_word(mark[0])}"
             return it.value
-        if role == Qt.ItemDataRole.DecorationRole and index.column() == 0 and mark:
+        if role == Qt.ItemDataRole.DecorationRole and column == 0 and mark:
             return style.severity_icon(mark[0])
         if role == Qt.ItemDataRole.BackgroundRole and mark and mark[1]:
             return style.tone(mark[0]).bg
         if role == Qt.ItemDataRole.FontRole and mark and mark[1]:
-            f = QFont()
-            f.setBold(True)
-            return f
+            return _bold()
         if role == Qt.ItemDataRole.ToolTipRole and mark:
             src = ", ".join(f"segment {s.ordinal}" + (f" {s.element}" if s.element else "") for s in it.sources)
             who = "the selected flag" if mark[1] else "another flag on this member"
@@ -578,7 +584,7 @@ class SheetModel(QAbstractTableModel):
 
 # -- raw segments (right side) --------------------------------------------------------------------
 
-class SegmentModel(QAbstractTableModel):
+class SegmentModel(TableModel):
     """The raw X12 segments of one member: gutter (mark), ordinal, loop id, segment text.
 
     `SpansRole` on the text column gives the [start, end) character ranges to highlight; the
@@ -635,21 +641,13 @@ class SegmentModel(QAbstractTableModel):
     def first_highlighted_row(self) -> int:
         return min(self.spans) if self.spans else -1
 
-    def rowCount(self, parent: _Index = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self.lines)
+    def row_count(self) -> int:
+        return len(self.lines)
 
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:
-        return 0 if parent.isValid() else 4
+    def headers(self) -> Sequence[str]:
+        return self.HEADERS
 
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole and 0 <= section < 4:
-            return self.HEADERS[section]
-        return None
-
-    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not (0 <= index.row() < len(self.lines)):
-            return None
-        r, c = index.row(), index.column()
+    def cell(self, r: int, c: int, role: int) -> Any:
         line = self.lines[r]
         hit = r in self.spans
         if role == Qt.ItemDataRole.DisplayRole:
