@@ -18,18 +18,26 @@ from .models import RateRole, SeverityRole, SpansRole
 PAD = 4
 
 
+
+def _cell_without_text(delegate: QStyledItemDelegate, painter: QPainter, option: QStyleOptionViewItem,
+                       index: QModelIndex | QPersistentModelIndex) -> tuple[QStyleOptionViewItem, str]:
+    """Paint the cell as the style would (background, selection, focus) but without its text; return
+    the initialised option and the text, for the delegate to write itself."""
+    opt = QStyleOptionViewItem(option)
+    delegate.initStyleOption(opt, index)
+    text = opt.text
+    opt.text = ""
+    widget = opt.widget
+    st = widget.style() if widget is not None else QApplication.style()
+    st.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, widget)
+    return opt, text
+
 class SegmentTextDelegate(QStyledItemDelegate):
     """Paints one raw segment with its flagged elements boxed in the severity colour and underlined
     (the underline is the non-colour cue; the gutter column carries the icon and the word)."""
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> None:
-        opt = QStyleOptionViewItem(option)
-        self.initStyleOption(opt, index)
-        text = opt.text
-        opt.text = ""
-        widget = opt.widget
-        st = widget.style() if widget is not None else QApplication.style()
-        st.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, widget)
+        opt, text = _cell_without_text(self, painter, option, index)
         spans: list[tuple[int, int]] = index.data(SpansRole) or []
         severity = index.data(SeverityRole)
         painter.save()
@@ -69,13 +77,7 @@ class RateBarDelegate(QStyledItemDelegate):
     """An error-rate cell: a bar proportional to the rate with the percentage written on it."""
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> None:
-        opt = QStyleOptionViewItem(option)
-        self.initStyleOption(opt, index)
-        text = opt.text
-        opt.text = ""
-        widget = opt.widget
-        st = widget.style() if widget is not None else QApplication.style()
-        st.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, widget)
+        opt, text = _cell_without_text(self, painter, option, index)
         rate = index.data(RateRole)
         painter.save()
         rect = QRectF(opt.rect).adjusted(PAD, 3, -PAD, -3)
