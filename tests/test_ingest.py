@@ -292,3 +292,38 @@ def test_corpus_is_not_copied_into_the_repository():
     names = {p.name for p in CORPUS.iterdir()}
     tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True).stdout.split()
     assert not names & {t.rsplit("/", 1)[-1] for t in tracked} - {"EXPECTED.md"}
+
+
+# --- what the import leaves behind ---------------------------------------------------------------
+
+def test_person_id_is_set_as_rows_are_written(db, write_file):
+    """A row's person is known the moment it is stored (no rules needed): a member id already on record
+    gives that person; a new one makes the row its own person."""
+    from enrollreview.rules.history import prepare
+
+    import_file(db, write_file(make_834(3, ctl=1)), run_rules=False)
+    prepare(db)  # records the persons of the first file
+    first = dict(db.execute("SELECT member_id, person_id FROM members").fetchall())
+    assert first == dict(db.execute("SELECT member_id, id FROM members").fetchall())
+    text = make_834(4, ctl=2).replace("REF*17*MEM0000004~", "REF*17*NEW0000004~")
+    import_file(db, write_file(text), run_rules=False)
+    again = db.execute("SELECT member_id, person_id, id FROM members WHERE file_id = 2 ORDER BY id").fetchall()
+    assert [(m, p) for m, p, _ in again[:3]] == [(m, first[m]) for m, _, _ in again[:3]]
+    assert again[3][0] == "NEW0000004" and again[3][1] == again[3][2]
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_import_leaves_the_garbage_collector_as_it_found_it(db, write_file, enabled):
+    import gc
+
+    was = gc.isenabled()
+    try:
+        gc.enable() if enabled else gc.disable()
+        res = import_file(db, write_file(make_834(2)))
+        assert res.status == "imported"
+        assert gc.isenabled() is enabled
+        bad = import_file(db, write_file("not an 834 at all"))
+        assert bad.status == "rejected"
+        assert gc.isenabled() is enabled
+    finally:
+        gc.enable() if was else gc.disable()
