@@ -10,11 +10,29 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from .. import queries
 from ..store import open_db
+from . import CliError
+
+LISTING_FORMATS = ("table", "json", "csv")
 
 
 def open_store(args: Any) -> Database:
     return open_db(getattr(args, "db", None))
+
+
+def add_format(p: Any, *choices: str) -> None:
+    """The --format option of a command that prints rows: table (the default), json or csv, or only
+    the `choices` given."""
+    p.add_argument("--format", choices=list(choices or LISTING_FORMATS), default="table")
+
+
+def file_id(db: Database, name: str, hint: str = "") -> int:
+    """The id of the stored file named (or numbered) `name` by a --file option; CliError if none."""
+    fid = queries.resolve_file(db, name)
+    if fid is None:
+        raise CliError(f"no file named {name!r} in the store{hint}")
+    return fid
 
 
 def print_table(headers: Sequence[str], rows: Iterable[Sequence[Any]], out=None) -> None:
@@ -31,12 +49,18 @@ def print_table(headers: Sequence[str], rows: Iterable[Sequence[Any]], out=None)
         print("  ".join(v[:80].ljust(widths[i]) for i, v in enumerate(r)).rstrip(), file=out)
 
 
+def print_json(value: Any, out=None) -> None:
+    """`value` as indented JSON (dates and other odd values as strings) and a newline, to stdout."""
+    out = out or sys.stdout
+    json.dump(value, out, indent=2, default=str)
+    out.write("\n")
+
+
 def emit(fmt: str, headers: Sequence[str], rows: list[dict[str, Any]], out=None) -> None:
     """Write rows as a table, JSON (an array of objects) or CSV to stdout."""
     out = out or sys.stdout
     if fmt == "json":
-        json.dump(rows, out, indent=2, default=str)
-        out.write("\n")
+        print_json(rows, out)
     elif fmt == "csv":
         w = csv.DictWriter(out, fieldnames=list(headers), extrasaction="ignore")
         w.writeheader()

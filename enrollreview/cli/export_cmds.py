@@ -12,7 +12,7 @@ from ..export.lists import CATEGORIES, SEVERITIES
 from ..review import statuses as st
 from ..review.audit import os_user
 from . import CliError
-from ._common import open_store
+from ._common import file_id, open_store
 
 _DESCRIPTIONS = {
     "callbacks": "members whose open flags need a call (status needs-call-back unless --status is given), "
@@ -62,12 +62,7 @@ def build_filters(db: Any, args: Any) -> Filters:
         statuses = [st.normalize(s) for s in args.status]
     except st.StatusError as e:
         raise CliError(str(e)) from None
-    file_ids = []
-    for name in args.file:
-        fid = queries.resolve_file(db, name)
-        if fid is None:
-            raise CliError(f"no file named {name!r} in the store")
-        file_ids.append(fid)
+    file_ids = [file_id(db, name) for name in args.file]
     clerk = args.clerk
     if clerk is not None:
         clerk = clerk.strip()

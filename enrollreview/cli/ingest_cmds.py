@@ -11,7 +11,7 @@ from .. import queries
 from ..ingest import import_file
 from ..phi import format_ssn, mask_ssn
 from . import CliError
-from ._common import TerminalProgress, emit, open_store
+from ._common import TerminalProgress, add_format, emit, file_id, open_store
 
 
 def register(sub: Any, common: Any) -> None:
@@ -23,7 +23,7 @@ def register(sub: Any, common: Any) -> None:
     p.set_defaults(func=cmd_import)
 
     p = sub.add_parser("files", parents=[common], help="list received files")
-    p.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    add_format(p)
     p.set_defaults(func=cmd_files)
 
     p = sub.add_parser("members", parents=[common], help="list members",
@@ -32,7 +32,7 @@ def register(sub: Any, common: Any) -> None:
     p.add_argument("--file", metavar="NAME", help="only members of this file (name or id)")
     p.add_argument("--search", metavar="TEXT", help="search text")
     p.add_argument("--limit", type=int, default=200)
-    p.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    add_format(p)
     p.set_defaults(func=cmd_members)
 
     p = sub.add_parser("show", parents=[common], help="show one member: parsed fields, then raw segments",
@@ -82,12 +82,8 @@ def cmd_files(args: Any) -> int:
 
 def cmd_members(args: Any) -> int:
     db = open_store(args)
-    file_id = None
-    if args.file:
-        file_id = queries.resolve_file(db, args.file)
-        if file_id is None:
-            raise CliError(f"no file named {args.file!r} in the store")
-    rows = queries.search_members(db, args.search or "", file_id=file_id, limit=args.limit)
+    fid = file_id(db, args.file) if args.file else None
+    rows = queries.search_members(db, args.search or "", file_id=fid, limit=args.limit)
     if args.search and not rows:
         print(f"No member matches {args.search!r} (searched name, member id, subscriber id, policy id, "
               "last four of the SSN and date of birth).", file=sys.stderr)

@@ -11,7 +11,7 @@ from ..review import workflow as wf
 from ..review.audit import describe, list_rows, os_user, record, verify_all, write_transaction
 from ..review.history import member_history, timeline
 from . import CliError
-from ._common import emit, open_store
+from ._common import add_format, emit, open_store
 
 STATUS_HELP = ", ".join(st.STATUSES)
 REASON_HELP = "; ".join(f"{k} ({v})" for k, v in st.REASON_CODES.items())
@@ -51,7 +51,7 @@ def register(sub: Any, common: Any) -> None:
                        "listed by `members`) or a member id (REF*17).")
     p.add_argument("member", metavar="MEMBER")
     p.add_argument("--show-ssn", action="store_true", help="show corrected SSNs in full (audited)")
-    p.add_argument("--format", choices=["table", "json"], default="table")
+    add_format(p, "table", "json")
     p.set_defaults(func=cmd_history)
 
     p = sub.add_parser("audit", parents=[common], help="check or list the audit trail")
@@ -68,7 +68,7 @@ def register(sub: Any, common: Any) -> None:
                                                "export", "reveal_ssn"}))
     a.add_argument("--user", metavar="ACCOUNT")
     a.add_argument("--limit", type=int, default=200)
-    a.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    add_format(a)
     a.set_defaults(func=cmd_audit_list)
     p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
 

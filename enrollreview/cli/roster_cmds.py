@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as _dt
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -13,7 +12,7 @@ from ..reconcile import views
 from ..reconcile.reconcile import DEFAULT_GRACE_DAYS, ReconcileError, latest_roster_id, reconcile
 from ..reconcile.roster import import_roster, list_rosters, row_errors
 from . import CliError
-from ._common import emit, open_store, print_table
+from ._common import add_format, emit, open_store, print_json, print_table
 
 
 def register(sub: Any, common: Any) -> None:
@@ -41,11 +40,11 @@ def register(sub: Any, common: Any) -> None:
     q.set_defaults(func=cmd_import)
 
     q = rs.add_parser("list", parents=[common], help="list imported rosters")
-    q.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    add_format(q)
     q.set_defaults(func=cmd_list)
 
     q = rs.add_parser("mappings", parents=[common], help="list saved column mappings")
-    q.add_argument("--format", choices=["table", "json"], default="table")
+    add_format(q, "table", "json")
     q.set_defaults(func=cmd_mappings)
 
     q = rs.add_parser("errors", parents=[common], help="rows of a roster that were not loaded, and why")
@@ -69,7 +68,7 @@ def register(sub: Any, common: Any) -> None:
     p.add_argument("--grace-days", type=int, default=None, metavar="N",
                    help="binder grace period for MISS-07 (default: the miss07_grace_days setting, "
                    f"{DEFAULT_GRACE_DAYS} unless changed)")
-    p.add_argument("--format", choices=["table", "json"], default="table")
+    add_format(p, "table", "json")
     p.set_defaults(func=cmd_reconcile)
     rc = p.add_subparsers(dest="reconcile_command", metavar="ACTION")
     q = rc.add_parser("discrepancies", parents=[common], help="write the discrepancy file for the dispute",
@@ -82,7 +81,7 @@ def register(sub: Any, common: Any) -> None:
     q.add_argument("--show-ssn", action="store_true", help="full SSNs (recorded in the audit trail)")
     q.set_defaults(func=cmd_discrepancies)
     q = rc.add_parser("summary", parents=[common], help="the latest reconciliation of every roster")
-    q.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    add_format(q)
     q.set_defaults(func=cmd_summary)
 
 
@@ -148,8 +147,7 @@ def cmd_mappings(args: Any) -> int:
     db = open_store(args)
     rows = mp.list_mappings(db)
     if args.format == "json":
-        json.dump(rows, sys.stdout, indent=2)
-        print()
+        print_json(rows)
         return 0
     print_table(["name", "sender", "fields", "updated", "used"],
                 [(m["name"], m["sender"], len(m["mapping"]), (m["updated_at"] or "")[:16],
@@ -207,9 +205,7 @@ def cmd_reconcile(args: Any) -> int:
     except ReconcileError as e:
         raise CliError(str(e)) from None
     if args.format == "json":
-        s = views.reconciliation_summary(db, res.roster_id)
-        json.dump(s, sys.stdout, indent=2, default=str)
-        print()
+        print_json(views.reconciliation_summary(db, res.roster_id))
     else:
         print("\n".join(res.lines()))
     return 0

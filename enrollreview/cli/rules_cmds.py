@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .. import queries
 from .. import settings as _settings
 from . import CliError
-from ._common import emit, open_store
+from ._common import add_format, emit, file_id, open_store
 
 FLAG_COLUMNS = ["id", "severity", "rule", "category", "member_id", "last_name", "first_name", "policy_id", "file",
                 "message"]
@@ -19,7 +18,7 @@ CSV_COLUMNS = ["id", "rule", "category", "severity", "status", "member_id", "sub
 def register(sub: Any, common: Any) -> None:
     p = sub.add_parser("flags", parents=[common], help="list business-rule flags",
                        description="List the flags the rules raised (open ones unless --include-resolved).")
-    p.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    add_format(p)
     p.add_argument("--category", metavar="C", help="duplicate, maintenance, family, subsidy, data_quality, missing")
     p.add_argument("--severity", metavar="S", help="error, warning or info")
     p.add_argument("--file", metavar="NAME", help="only flags on this file (name or id)")
@@ -31,7 +30,7 @@ def register(sub: Any, common: Any) -> None:
 
     p = sub.add_parser("rules", parents=[common], help="list every business rule",
                        description="List every rule: id, category, default severity and what it checks.")
-    p.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    add_format(p)
     p.set_defaults(func=cmd_rules)
 
     p = sub.add_parser("rerun", parents=[common], help="re-run every rule on the whole store",
@@ -46,7 +45,7 @@ def register(sub: Any, common: Any) -> None:
     p.add_argument("value", nargs="?", metavar="VALUE")
     p.add_argument("--sender", default="", metavar="ID", help="ISA06 or GS02 of the sender (default: every sender)")
     p.add_argument("--clear", action="store_true", help="remove the override of KEY")
-    p.add_argument("--format", choices=["table", "json"], default="table")
+    add_format(p, "table", "json")
     p.set_defaults(func=cmd_settings)
 
 
@@ -54,13 +53,9 @@ def cmd_flags(args: Any) -> int:
     from ..rules.query import QueryError, list_flags
 
     db = open_store(args)
-    file_id = None
-    if args.file:
-        file_id = queries.resolve_file(db, args.file)
-        if file_id is None:
-            raise CliError(f"no file named {args.file!r} in the store (see `enrollreview files`)")
+    fid = file_id(db, args.file, " (see `enrollreview files`)") if args.file else None
     try:
-        rows = list_flags(db, category=args.category, severity=args.severity, file_id=file_id, status=args.status,
+        rows = list_flags(db, category=args.category, severity=args.severity, file_id=fid, status=args.status,
                           rule=args.rule, include_resolved=args.include_resolved, limit=args.limit)
     except QueryError as e:
         raise CliError(str(e)) from e
@@ -121,5 +116,5 @@ def cmd_settings(args: Any) -> int:
         if k not in _settings.DEFAULTS:
             raise CliError(f"unknown setting {k!r}")
     rows = [{"key": k, "value": json.dumps(values[k]), "description": _settings.DESCRIPTIONS.get(k, "")} for k in keys]
-    emit("json" if args.format == "json" else "table", ["key", "value", "description"], rows)
+    emit(args.format, ["key", "value", "description"], rows)
     return 0
