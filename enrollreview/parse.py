@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import bisect
 import gc
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -79,10 +80,8 @@ MEMBER_COLS = ("ins01", "ins02", "ins03", "ins04", "ins05", "ins08", "ins17", "s
 MEMBER_JSON = ("phones", "old", "mailing", "other_names", "refs", "dates")
 
 
-def _json(v: Any) -> str:
-    import json
-
-    return json.dumps(v, separators=(",", ":"))
+#: json.dumps(v, separators=(",", ":")) without building a new encoder for every value
+_json = json.JSONEncoder(separators=(",", ":")).encode
 
 
 def worker_init(parent_pid: int) -> None:
@@ -143,8 +142,8 @@ def _parse_chunk(job: ChunkJob, cancel: Callable[[], bool] | None,
         mid = len(member_rows)
         f = m.fields
         member_rows.append((
-            mid, tid(t), m.seq, *(f.get(c) for c in MEMBER_COLS),
-            *(_json(f[c]) if c in f else None for c in MEMBER_JSON),
+            mid, tid(t), m.seq, *map(f.get, MEMBER_COLS),
+            *[_json(f[c]) if c in f else None for c in MEMBER_JSON],
             m.first_ordinal, m.last_ordinal, "\n".join(m.lines), segs_json(m.segs),
         ))
         for c in m.coverages:
