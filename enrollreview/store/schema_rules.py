@@ -8,8 +8,9 @@ and the policy timeline view.
   other) and `eff_begin`/`eff_end` (the member's coverage dates, real ISO dates only). It is a narrow
   table of its own because members rows are wide (they carry the raw segments): updating 100,000 of
   them costs seconds, inserting 100,000 narrow rows a fraction of that.
-* `members.person_id` is set when the row is inserted, by a trigger: the person already on record with
-  the same member id (REF*17), else a new person whose id is the row's own id. The history then only
+* `members.person_id` is set when the row is inserted (by the import's INSERT itself, or else by the
+  trigger below): the person already on record with the same member id (REF*17), else a new person
+  whose id is the row's own id. The history then only
   corrects the few rows another key (subscriber id + birth date, SSN, name + birth date) matches.
 * `persons.id` is always the members.id of the person's first row.
 """
