@@ -550,6 +550,12 @@ def _isa(sender: str, receiver: str, when: datetime, control: int, usage: str, d
     return isa
 
 
+def _gs(e: str, gs02: str, gs03: str, when: datetime, control: int) -> str:
+    """The GS segment (without terminator) of an 834 functional group."""
+    day, hhmm = when.strftime("%Y%m%d"), when.strftime("%H%M")
+    return e.join(("GS", "BE", gs02, gs03, day, hhmm, str(control), "X", GUIDE))
+
+
 def _functional_groups(groups: Sequence[Group], employer_style: bool) -> list[tuple[str, list[Group]]]:
     """Split groups by (tenant, insurance line): the FFE sends medical and dental in separate GS."""
     if employer_style:
@@ -588,22 +594,7 @@ def iter_file(
     fgroups = _functional_groups(groups, employer_style) if groups else []
     for state, members in fgroups:
         gs02, gs03 = (f"{state}0", receiver) if ffe_outbound else (sender, receiver)
-        yield (
-            e.join(
-                (
-                    "GS",
-                    "BE",
-                    gs02,
-                    gs03,
-                    file_date.strftime("%Y%m%d"),
-                    file_date.strftime("%H%M"),
-                    str(gs_no),
-                    "X",
-                    GUIDE,
-                )
-            )
-            + term
-        )
+        yield _gs(e, gs02, gs03, file_date, gs_no) + term
         batches = [members] if employer_style else [[g] for g in members]
         for batch in batches:
             st02 = f"{st_no:04d}"
@@ -624,23 +615,9 @@ def iter_file(
     yield e.join(("IEA", str(len(fgroups)), f"{isa_control:09d}")) + term
 
 
-def render_file(
-    groups: Sequence[Group],
-    *,
-    sender: str = FFE_SENDER,
-    receiver: str = "48213",
-    isa_control: int = 1,
-    gs_control: int | None = None,
-    file_date: datetime = datetime(2026, 3, 2, 6, 0),
-    delimiters: Delimiters = Delimiters(),
-    line_breaks: bool = True,
-    usage: str = "P",
-    employer_style: bool = False,
-    issuer: Party = ISSUER,
-    employer: Party = EMPLOYER,
-    st_start: int | None = None,
-) -> str:
-    """Write one complete interchange (ISA .. IEA) for ``groups``.
+def render_file(groups: Sequence[Group], **options: Any) -> str:
+    """Write one complete interchange (ISA .. IEA) for ``groups``; ``options`` are those of
+    :func:`iter_file`.
 
     Exchange style (default): one ST per enrollment group, one GS per (state, HLT/DEN) as the FFE
     does. ``employer_style=True``: one GS and one ST holding every group's members, sponsor =
@@ -649,23 +626,7 @@ def render_file(
     increments per GS; ST02 defaults to ``(ISA13 mod 100000) * 10000 + n`` so control numbers stay
     unique across files. ``line_breaks`` adds a newline after each terminator.
     """
-    return "".join(
-        iter_file(
-            groups,
-            sender=sender,
-            receiver=receiver,
-            isa_control=isa_control,
-            gs_control=gs_control,
-            file_date=file_date,
-            delimiters=delimiters,
-            line_breaks=line_breaks,
-            usage=usage,
-            employer_style=employer_style,
-            issuer=issuer,
-            employer=employer,
-            st_start=st_start,
-        )
-    )
+    return "".join(iter_file(groups, **options))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1423,6 +1384,15 @@ def _sub(g: Group) -> Member:
     return s
 
 
+def _add_relative(g: Group, f: Factory, **kw: Any) -> Member:
+    """A new member with the subscriber's last name (age reckoned at the coverage begin), priced and
+    added to ``g``."""
+    m = f.person(on=g.coverage.begin, last=_sub(g).last, **kw)
+    f.price_member(g, m)
+    g.members.append(m)
+    return m
+
+
 # -- duplicate (single transaction) -----------------------------------------------------------
 
 
@@ -1489,18 +1459,12 @@ def _fam05(g: Group, f: Factory) -> Expected:
 
 
 def _fam06(g: Group, f: Factory) -> Expected:
-    s = _sub(g)
-    sp2 = f.person(on=g.coverage.begin, age=(30, 45), last=s.last, relationship="01", gender="F")
-    f.price_member(g, sp2)
-    g.members.append(sp2)
+    sp2 = _add_relative(g, f, age=(30, 45), relationship="01", gender="F")
     return Expected("FAM-06", g.policy_id, sp2.member_id, "second member coded spouse (INS02 01)")
 
 
 def _fam07_wife(g: Group, f: Factory) -> Expected:
-    s = _sub(g)
-    d = f.person(on=g.coverage.begin, age=(12, 13), last=s.last, relationship="01", gender="F", ssn_rate=0.0)
-    f.price_member(g, d)
-    g.members.append(d)
+    d = _add_relative(g, f, age=(12, 13), relationship="01", gender="F", ssn_rate=0.0)
     return Expected(
         "FAM-07", g.policy_id, d.member_id, f"daughter listed as wife: spouse born {d.dob}, aged 12-13"
     )
@@ -1509,19 +1473,14 @@ def _fam07_wife(g: Group, f: Factory) -> Expected:
 def _fam07_older(g: Group, f: Factory) -> Expected:
     s = _sub(g)
     assert s.dob is not None
-    c = f.person(on=g.coverage.begin, age=(0, 0), last=s.last, relationship="19", dob=_years_before(s.dob, 2))
-    f.price_member(g, c)
-    g.members.append(c)
+    c = _add_relative(g, f, age=(0, 0), relationship="19", dob=_years_before(s.dob, 2))
     return Expected(
         "FAM-07", g.policy_id, c.member_id, f"child born {c.dob}, before the subscriber ({s.dob})"
     )
 
 
 def _fam08(g: Group, f: Factory) -> Expected:
-    s = _sub(g)
-    c = f.person(on=g.coverage.begin, age=(27, 27), last=s.last, relationship="19")
-    f.price_member(g, c)
-    g.members.append(c)
+    c = _add_relative(g, f, age=(27, 27), relationship="19")
     return Expected(
         "FAM-08", g.policy_id, c.member_id, f"child (INS02 19) aged 27 at coverage start, born {c.dob}"
     )
@@ -1711,19 +1670,49 @@ def _later(b: SetBuilder, after: int) -> int:
     return b.rng.randrange(after + 1, b.n)
 
 
-def _stage_dup01(b: SetBuilder) -> list[Expected]:
+def _enrolled_then(b: SetBuilder, **kw: Any) -> tuple[Group, int]:
+    """A clean group enrolled in an early file, and a later slot for what follows it."""
     s = _early(b)
-    g = b.enroll(s)
+    g = b.enroll(s, **kw)
+    return g, _later(b, s)
+
+
+def _notices(
+    b: SetBuilder, first: Callable[..., Group], second: Callable[..., Group]
+) -> tuple[Group, Group, Group]:
+    """A group enrolled in the first file, then ``first(g, submitted=, reference=)`` in a later file
+    and ``second(g, ...)`` in a file after that; returns the group and the two notices."""
+    g = b.enroll(0)
+    one = b.rng.randrange(1, b.n - 1)
+    n1 = b.place(first(g, submitted=b.submitted(one), reference=b.f.reference()), one)
+    two = _later(b, one)
+    n2 = b.place(second(g, submitted=b.submitted(two), reference=b.f.reference()), two)
+    return g, n1, n2
+
+
+def _found(
+    b: SetBuilder,
+    where: Group | FileSpec,
+    rule: str,
+    policy_id: str | None,
+    member_id: str | None,
+    note: str,
+    also: tuple[str, ...] = (),
+) -> list[Expected]:
+    """What a stager injected: one problem, in the file where ``where`` (a group or a file) went."""
+    exp = Expected(rule, policy_id, member_id, note, also=also)
+    if isinstance(where, FileSpec):
+        return [b.expect(exp, spec=where)]
+    return [b.expect(exp, where)]
+
+
+def _stage_dup01(b: SetBuilder) -> list[Expected]:
+    g, later = _enrolled_then(b)
     again = copy.deepcopy(g)  # same BGN02, same REQUEST SUBMIT TIMESTAMP, same content
-    b.place(again, _later(b, s))
-    return [
-        b.expect(
-            Expected(
-                "DUP-01", g.policy_id, None, "the same initial transaction delivered again in a later file"
-            ),
-            again,
-        )
-    ]
+    b.place(again, later)
+    return _found(
+        b, again, "DUP-01", g.policy_id, None, "the same initial transaction delivered again in a later file"
+    )
 
 
 def _stage_dup02(b: SetBuilder) -> list[Expected]:
@@ -1741,66 +1730,43 @@ def _stage_dup02(b: SetBuilder) -> list[Expected]:
     for _ in range(2):
         g = b.f.group(begin=b.begin(), submitted=slot.file_date - timedelta(minutes=5))
         b.place(g, spec)
-    return [
-        b.expect(
-            Expected("DUP-02", None, None, "interchange control number (ISA13) already used by this sender"),
-            spec=spec,
-        )
-    ]
+    return _found(
+        b, spec, "DUP-02", None, None, "interchange control number (ISA13) already used by this sender"
+    )
 
 
 def _stage_dup04(b: SetBuilder) -> list[Expected]:
-    s = _early(b)
-    a = b.enroll(s, roles=("child",), sub_age=(32, 50))
+    a, later = _enrolled_then(b, roles=("child",), sub_age=(32, 50))
     kid = _child(a)
-    later = _later(b, s)
     other = b.f.group(begin=a.coverage.begin, submitted=b.submitted(later), roles=(), sub_age=(32, 50))
     shared = copy.deepcopy(kid)
     other.members.append(shared)
     b.f.price(other)
     b.place(other, later)
-    return [
-        b.expect(
-            Expected(
-                "DUP-04",
-                other.policy_id,
-                kid.member_id,
-                f"child {kid.member_id} also covered by overlapping HLT policy {a.policy_id}",
-            ),
-            other,
-        )
-    ]
+    return _found(
+        b, other, "DUP-04", other.policy_id, kid.member_id,
+        f"child {kid.member_id} also covered by overlapping HLT policy {a.policy_id}",
+    )
 
 
 def _stage_dup05(b: SetBuilder) -> list[Expected]:
-    s = _early(b)
-    a = b.enroll(s, roles=(), metal="silver")
-    later = _later(b, s)
+    a, later = _enrolled_then(b, roles=(), metal="silver")
     second = b.f.group(begin=a.coverage.begin, submitted=b.submitted(later), roles=(), metal="bronze")
     second.members = [copy.deepcopy(_sub(a))]
     second.subscriber_id = a.subscriber_id
     second.address = copy.deepcopy(a.address)
     b.f.price(second)
     b.place(second, later)
-    return [
-        b.expect(
-            Expected(
-                "DUP-05",
-                second.policy_id,
-                _sub(a).member_id,
-                f"subscriber {a.subscriber_id} has a second active HLT group (first {a.policy_id})",
-                also=("DUP-04",),
-            ),
-            second,
-        )
-    ]
+    return _found(
+        b, second, "DUP-05", second.policy_id, _sub(a).member_id,
+        f"subscriber {a.subscriber_id} has a second active HLT group (first {a.policy_id})",
+        also=("DUP-04",),
+    )
 
 
 def _stage_dup07(b: SetBuilder) -> list[Expected]:
-    s = _early(b)
-    a = b.enroll(s, roles=())
+    a, later = _enrolled_then(b, roles=())
     p = _sub(a)
-    later = _later(b, s)
     den = b.f.dental(begin=a.coverage.begin, submitted=b.submitted(later), roles=())
     twin = copy.deepcopy(p)
     twin.member_id = b.f.member_id()
@@ -1809,151 +1775,76 @@ def _stage_dup07(b: SetBuilder) -> list[Expected]:
     den.address = copy.deepcopy(a.address)
     b.f.price(den)
     b.place(den, later)
-    return [
-        b.expect(
-            Expected(
-                "DUP-07",
-                den.policy_id,
-                twin.member_id,
-                f"same person as member {p.member_id} (same name, DOB, SSN) under a new member id",
-            ),
-            den,
-        )
-    ]
-
-
-def _enrolled_then(b: SetBuilder, **kw: Any) -> tuple[Group, int]:
-    s = _early(b)
-    return b.enroll(s, **kw), s
+    return _found(
+        b, den, "DUP-07", den.policy_id, twin.member_id,
+        f"same person as member {p.member_id} (same name, DOB, SSN) under a new member id",
+    )
 
 
 def _stage_mnt02(b: SetBuilder) -> list[Expected]:
-    g, s = _enrolled_then(b)
-    later = _later(b, s)
+    g, later = _enrolled_then(b)
     t = terminate(g, _month_end(g.coverage.begin), submitted=b.submitted(later), amrc="CANCEL", reason="14")
     b.place(t, later)
-    return [
-        b.expect(
-            Expected(
-                "MNT-02",
-                g.policy_id,
-                _sub(g).member_id,
-                f"AMRC CANCEL on an end {t.coverage.end} after the begin {g.coverage.begin} (a term)",
-            ),
-            t,
-        )
-    ]
+    return _found(
+        b, t, "MNT-02", g.policy_id, _sub(g).member_id,
+        f"AMRC CANCEL on an end {t.coverage.end} after the begin {g.coverage.begin} (a term)",
+    )
 
 
 def _stage_mnt03(b: SetBuilder) -> list[Expected]:
-    g, s = _enrolled_then(b)
-    later = _later(b, s)
+    g, later = _enrolled_then(b)
     t = terminate(g, _month_end(g.coverage.begin), submitted=b.submitted(later), amrc="TERM", reason="EC")
     b.place(t, later)
-    return [
-        b.expect(
-            Expected(
-                "MNT-03",
-                g.policy_id,
-                _sub(g).member_id,
-                "MTC/MRC/AMRC 024/EC/TERM is not an outbound combination",
-            ),
-            t,
-        )
-    ]
+    return _found(
+        b, t, "MNT-03", g.policy_id, _sub(g).member_id,
+        "MTC/MRC/AMRC 024/EC/TERM is not an outbound combination",
+    )
 
 
 def _stage_mnt04_dup(b: SetBuilder) -> list[Expected]:
-    g = b.enroll(0)
-    first = b.rng.randrange(1, b.n - 1)
-    c1 = cancel(g, submitted=b.submitted(first), reference=b.f.reference())
-    b.place(c1, first)
-    second = _later(b, first)
-    c2 = cancel(g, submitted=b.submitted(second), reference=b.f.reference())
-    b.place(c2, second)
-    return [
-        b.expect(
-            Expected(
-                "MNT-04",
-                g.policy_id,
-                _sub(g).member_id,
-                f"second cancellation with the same end {c2.coverage.end}",
-            ),
-            c2,
-        )
-    ]
+    g, _c1, c2 = _notices(b, cancel, cancel)
+    return _found(
+        b, c2, "MNT-04", g.policy_id, _sub(g).member_id,
+        f"second cancellation with the same end {c2.coverage.end}",
+    )
 
 
 def _stage_mnt04_later(b: SetBuilder) -> list[Expected]:
-    g = b.enroll(0)
-    first = b.rng.randrange(1, b.n - 1)
-    t1 = terminate(g, _month_end(g.coverage.begin), submitted=b.submitted(first), reference=b.f.reference())
-    b.place(t1, first)
-    second = _later(b, first)
-    t2 = terminate(
-        g,
-        _month_end(_month_start(g.coverage.begin, 2)),
-        submitted=b.submitted(second),
-        reference=b.f.reference(),
+    def term(months: int) -> Callable[..., Group]:
+        return lambda g, **kw: terminate(g, _month_end(_month_start(g.coverage.begin, months)), **kw)
+
+    g, t1, t2 = _notices(b, term(0), term(2))
+    return _found(
+        b, t2, "MNT-04", g.policy_id, _sub(g).member_id,
+        f"term end moved later ({t1.coverage.end} -> {t2.coverage.end}) without a reinstatement",
     )
-    b.place(t2, second)
-    return [
-        b.expect(
-            Expected(
-                "MNT-04",
-                g.policy_id,
-                _sub(g).member_id,
-                f"term end moved later ({t1.coverage.end} -> {t2.coverage.end}) without a reinstatement",
-            ),
-            t2,
-        )
-    ]
 
 
 def _stage_mnt05(b: SetBuilder) -> list[Expected]:
-    g = b.enroll(0)
-    c_slot = b.rng.randrange(1, b.n - 1)
-    b.place(cancel(g, submitted=b.submitted(c_slot), reference=b.f.reference()), c_slot)
-    later = _later(b, c_slot)
-    ch = change(
-        g,
-        effective=_month_start(g.coverage.begin, 1),
-        submitted=b.submitted(later),
-        reference=b.f.reference(),
-        aptc=max(ZERO, g.aptc - Decimal("20.00")),
-    )
-    b.place(ch, later)
-    return [
-        b.expect(
-            Expected(
-                "MNT-05", g.policy_id, None, "maintenance (001) after a cancellation with no reinstatement"
-            ),
-            ch,
+    def aptc_change(g: Group, **kw: Any) -> Group:
+        return change(
+            g, effective=_month_start(g.coverage.begin, 1), aptc=max(ZERO, g.aptc - Decimal("20.00")), **kw
         )
-    ]
+
+    g, _c, ch = _notices(b, cancel, aptc_change)
+    return _found(
+        b, ch, "MNT-05", g.policy_id, None, "maintenance (001) after a cancellation with no reinstatement"
+    )
 
 
 def _stage_mnt07(b: SetBuilder) -> list[Expected]:
-    g, s = _enrolled_then(b, roles=("spouse", "child"))
-    later = _later(b, s)
+    g, later = _enrolled_then(b, roles=("spouse", "child"))
     t = terminate(g, _month_end(g.coverage.begin), submitted=b.submitted(later), reference=b.f.reference())
     t.member_level = True
     t.coverage_on_end = True
     kid = _child(t)
     kid.maintenance, kid.amrc = "001", "NO CHANGE"  # left active: no end date
     b.place(t, later)
-    return [
-        b.expect(
-            Expected(
-                "MNT-07",
-                g.policy_id,
-                kid.member_id,
-                f"group ends {t.coverage.end} but this dependant is sent as active (001, no end)",
-                also=("FAM-09",),
-            ),
-            t,
-        )
-    ]
+    return _found(
+        b, t, "MNT-07", g.policy_id, kid.member_id,
+        f"group ends {t.coverage.end} but this dependant is sent as active (001, no end)",
+        also=("FAM-09",),
+    )
 
 
 def _stage_mnt10(b: SetBuilder) -> list[Expected]:
@@ -1978,23 +1869,15 @@ def _stage_mnt10(b: SetBuilder) -> list[Expected]:
     )
     cb.submitted = min(cb.submitted, ca.submitted - timedelta(hours=6))
     b.place(cb, late)
-    return [
-        b.expect(
-            Expected(
-                "MNT-10",
-                g.policy_id,
-                None,
-                f"change submitted {cb.submitted:%Y-%m-%d %H:%M} arrives after one submitted "
-                f"{ca.submitted:%Y-%m-%d %H:%M}",
-            ),
-            cb,
-        )
-    ]
+    return _found(
+        b, cb, "MNT-10", g.policy_id, None,
+        f"change submitted {cb.submitted:%Y-%m-%d %H:%M} arrives after one submitted "
+        f"{ca.submitted:%Y-%m-%d %H:%M}",
+    )
 
 
 def _stage_mnt12(b: SetBuilder) -> list[Expected]:
-    g, s = _enrolled_then(b, roles=(), metal="silver")
-    later = _later(b, s)
+    g, later = _enrolled_then(b, roles=(), metal="silver")
     new = copy.deepcopy(g)
     new.policy_id = b.f.policy_id()
     new.reference = b.f.reference()
@@ -2005,23 +1888,15 @@ def _stage_mnt12(b: SetBuilder) -> list[Expected]:
     b.f.price(new)
     new.aptc = min(new.aptc, new.total_premium())
     b.place(new, later)
-    return [
-        b.expect(
-            Expected(
-                "MNT-12",
-                new.policy_id,
-                _sub(g).member_id,
-                f"CIC initial while the old policy {g.policy_id} got no TERMCIC/CANCELCIC",
-                also=("DUP-04", "DUP-05"),
-            ),
-            new,
-        )
-    ]
+    return _found(
+        b, new, "MNT-12", new.policy_id, _sub(g).member_id,
+        f"CIC initial while the old policy {g.policy_id} got no TERMCIC/CANCELCIC",
+        also=("DUP-04", "DUP-05"),
+    )
 
 
 def _stage_mnt13(b: SetBuilder) -> list[Expected]:
-    g, s = _enrolled_then(b, metal="silver")
-    later = _later(b, s)
+    g, later = _enrolled_then(b, metal="silver")
     ch = change(
         g,
         effective=_month_start(g.coverage.begin, 1),
@@ -2033,17 +1908,10 @@ def _stage_mnt13(b: SetBuilder) -> list[Expected]:
     b.f.price(ch)
     ch.aptc = min(ch.aptc, ch.total_premium())
     b.place(ch, later)
-    return [
-        b.expect(
-            Expected(
-                "MNT-13",
-                g.policy_id,
-                None,
-                f"plan {g.coverage.plan_id[:14]} -> {ch.coverage.plan_id[:14]} inside one EAPID",
-            ),
-            ch,
-        )
-    ]
+    return _found(
+        b, ch, "MNT-13", g.policy_id, None,
+        f"plan {g.coverage.plan_id[:14]} -> {ch.coverage.plan_id[:14]} inside one EAPID",
+    )
 
 
 def _stage_miss04(b: SetBuilder) -> list[Expected]:
@@ -2051,17 +1919,10 @@ def _stage_miss04(b: SetBuilder) -> list[Expected]:
     g = b.f.group(begin=_month_start(b.begin(), -2), submitted=b.submitted(slot))
     t = terminate(g, _month_end(b.begin()), submitted=b.submitted(slot), reference=b.f.reference())
     b.place(t, slot)
-    return [
-        b.expect(
-            Expected(
-                "MISS-04",
-                g.policy_id,
-                _sub(g).member_id,
-                "termination for a policy whose initial enrollment was never received",
-            ),
-            t,
-        )
-    ]
+    return _found(
+        b, t, "MISS-04", g.policy_id, _sub(g).member_id,
+        "termination for a policy whose initial enrollment was never received",
+    )
 
 
 def _stage_miss06(b: SetBuilder) -> list[Expected]:
@@ -2069,14 +1930,10 @@ def _stage_miss06(b: SetBuilder) -> list[Expected]:
     b.gap_before.add(slot)
     if not b.slots[slot].groups:
         b.enroll(slot)
-    return [
-        b.expect(
-            Expected(
-                "MISS-06", None, None, "ISA13 skips one number: an interchange from this sender is missing"
-            ),
-            spec=b.slots[slot],
-        )
-    ]
+    return _found(
+        b, b.slots[slot], "MISS-06", None, None,
+        "ISA13 skips one number: an interchange from this sender is missing",
+    )
 
 
 def _inj(key: str, summary: str, fn: Mutator, roles: tuple[str, ...] = (), **kw: Any) -> Injection:
@@ -2510,7 +2367,7 @@ def write_benchmark_file(
 
         emit(_isa(sender, "48213", when, 1, "P", d)[:-1] + term, 1)
         gs02 = "VA0" if not employer else sender
-        emit(e.join(("GS", "BE", gs02, "48213", "20260302", "0600", "1", "X", GUIDE)) + term, 1)
+        emit(_gs(e, gs02, "48213", when, 1) + term, 1)
         batch: list[Group] = []
 
         def flush() -> None:
