@@ -42,6 +42,14 @@ def corpus() -> Path:
     return CORPUS
 
 
+@pytest.fixture
+def scene(db, tmp_path):
+    """The export tests' store: known flags, review state and a correction (tests/test_export_support.py)."""
+    from tests.test_export_support import build_scene
+
+    return build_scene(db, tmp_path)
+
+
 def corpus_files() -> list[Path]:
     return sorted(p for p in CORPUS.iterdir() if p.suffix not in (".997", ".md"))
 

@@ -13,20 +13,13 @@ from enrollreview.export import Cancelled, ExportError, Filters, export, writers
 from enrollreview.export.lists import CALLBACK_COLUMNS, FOLLOWUP_COLUMNS, split_contacts
 from enrollreview.review.audit import list_rows, verify
 from tests.test_export_support import (
+    SSNS,
     SUMMARY_HEADER,
-    build_scene,
     days_ago,
     expected_callbacks,
     expected_followups,
     expected_summary,
 )
-
-SSNS = ("123456789", "987654321", "555443333", "111223333")
-
-
-@pytest.fixture
-def scene(db, tmp_path):
-    return build_scene(db, tmp_path)
 
 
 def read_csv(path):

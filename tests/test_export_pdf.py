@@ -7,20 +7,11 @@ import stat
 import subprocess
 import sys
 
-import pytest
-
 from enrollreview.export import export
 from enrollreview.review import workflow as wf
 from enrollreview.review.audit import list_rows
-from tests.test_export_support import build_scene, pdf_pages
+from tests.test_export_support import SSNS, pdf_pages
 from tests.test_review_support import P, import_text, make_834, member_row, raise_flag
-
-SSNS = ("123456789", "987654321", "555443333", "111223333")
-
-
-@pytest.fixture
-def scene(db, tmp_path):
-    return build_scene(db, tmp_path)
 
 
 def _flat(pages):

@@ -14,19 +14,12 @@ from enrollreview.export import export
 from enrollreview.export.lists import CALLBACK_COLUMNS, FOLLOWUP_COLUMNS
 from enrollreview.review.audit import list_rows
 from tests.test_export_support import (
+    SSNS,
     SUMMARY_HEADER,
-    build_scene,
     expected_callbacks,
     expected_followups,
     expected_summary,
 )
-
-SSNS = ("123456789", "987654321", "555443333", "111223333")
-
-
-@pytest.fixture
-def scene(db, tmp_path):
-    return build_scene(db, tmp_path)
 
 
 def _as_text(value, column_kind):
