@@ -198,10 +198,7 @@ class FilesPanel(QWidget):
 
     @Slot(QItemSelection, QItemSelection)
     def _on_selected(self, sel: QItemSelection, _d: QItemSelection) -> None:
-        rows = {i.row() for i in sel.indexes()}
-        if not rows:
-            return
-        f = self.model.row(min(rows))
+        f = self.model.first_selected(sel)
         if f is None:
             return
         if f["status"] != "imported":

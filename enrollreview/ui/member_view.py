@@ -487,10 +487,7 @@ class MemberView(QWidget):
 
     @Slot(QItemSelection, QItemSelection)
     def _on_timeline_selected(self, selected: QItemSelection, _d: QItemSelection) -> None:
-        rows = {i.row() for i in selected.indexes()}
-        if not rows:
-            return
-        r = self.timeline_model.row(min(rows))
+        r = self.timeline_model.first_selected(selected)
         if r is None:
             return
         o = uq.get_member(self.db, r["id"])

@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QAbstractTableModel, QItemSelection, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QFont, QIcon
 from sqlite_utils import Database
 
@@ -141,6 +141,11 @@ class ColumnsModel(TableModel):
 
     def row(self, i: int) -> dict[str, Any] | None:
         return self.rows[i] if 0 <= i < len(self.rows) else None
+
+    def first_selected(self, selection: QItemSelection) -> dict[str, Any] | None:
+        """The row of the topmost selected index in ``selection``; None when it selects nothing."""
+        rows = {i.row() for i in selection.indexes()}
+        return self.row(min(rows)) if rows else None
 
     def cell(self, row: int, column: int, role: int) -> Any:
         r = self.rows[row]
