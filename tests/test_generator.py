@@ -95,29 +95,33 @@ class Txn:
                 return self.el(s)
         return None
 
-    def cats(self, member: list[str]) -> dict[str, str]:
-        out: dict[str, str] = {}
+    def loops_2750(self, member: list[str]) -> dict[str, list[list[str]]]:
+        """The member's 2750 loops: category name (N1*75) -> the loop's other segments, split."""
+        out: dict[str, list[list[str]]] = {}
         name = None
         for s in member:
             f = self.el(s)
             if f[0] == "N1" and f[1] == "75":
                 name = f[2]
-                out[name] = ""
-            elif f[0] == "REF" and name is not None:
-                out[name] = f[2]
+                out[name] = []
             elif f[0] == "LE":
                 name = None
+            elif name is not None:
+                out[name].append(f)
         return out
 
+    def cats(self, member: list[str]) -> dict[str, str]:
+        """Category name -> REF02 ("" when the loop has no REF)."""
+        return {name: next((f[2] for f in reversed(segs) if f[0] == "REF"), "")
+                for name, segs in self.loops_2750(member).items()}
+
     def cat_dates(self, member: list[str]) -> dict[str, str]:
+        """Category name -> DTP*007 date, for the loops that have one."""
         out: dict[str, str] = {}
-        name = None
-        for s in member:
-            f = self.el(s)
-            if f[0] == "N1" and f[1] == "75":
-                name = f[2]
-            elif f[0] == "DTP" and f[1] == "007" and name is not None:
-                out[name] = f[3]
+        for name, segs in self.loops_2750(member).items():
+            for f in segs:
+                if f[0] == "DTP" and f[1] == "007":
+                    out[name] = f[3]
         return out
 
     def member_ref(self, member: list[str], qual: str) -> str | None:
