@@ -233,26 +233,19 @@ def _collect(errh: _StampingErrh, res: Pyx12Result) -> None:
                     )
                 )
 
+    def walk(h: Any, levels: tuple[str, ...]) -> None:
+        """One node's own errors and its elements' errors, then its children's (one level down)."""
+        level, deeper = levels[0], levels[1:]
+        for err in h.errors:
+            n = stamps.get(id(err), h.get_cur_line())
+            out.append(Finding(n, level, err[0], seg_at(n), err[1]))
+        elements(h, h.get_cur_line())
+        if deeper:
+            for child in h.children:
+                walk(child, deeper)
+
     for isa in errh.children:
-        for err in isa.errors:
-            n = stamps.get(id(err), isa.get_cur_line())
-            out.append(Finding(n, INTERCHANGE, err[0], seg_at(n), err[1]))
-        elements(isa, isa.get_cur_line())
-        for gs in isa.children:
-            for err in gs.errors:
-                n = stamps.get(id(err), gs.get_cur_line())
-                out.append(Finding(n, GROUP, err[0], seg_at(n), err[1]))
-            elements(gs, gs.get_cur_line())
-            for st in gs.children:
-                for err in st.errors:
-                    n = stamps.get(id(err), st.get_cur_line())
-                    out.append(Finding(n, TRANSACTION, err[0], seg_at(n), err[1]))
-                elements(st, st.get_cur_line())
-                for seg in st.children:
-                    for err in seg.errors:
-                        n = stamps.get(id(err), seg.get_cur_line())
-                        out.append(Finding(n, SEGMENT, err[0], seg_at(n), err[1]))
-                    elements(seg, seg.get_cur_line())
+        walk(isa, (INTERCHANGE, GROUP, TRANSACTION, SEGMENT))
 
 
 def run_pyx12(data: bytes) -> Pyx12Result:
