@@ -4,11 +4,21 @@ The GUI only receives signals. They are connected to @Slot methods of `ImportRun
 living in the GUI thread, so Qt queues them into the GUI thread (a lambda would run in the worker
 thread). Cancel sets a threading.Event that `ingest.import_file` polls at every progress step;
 the import is one `db.atomic()` block, so a cancel leaves the store exactly as it was.
+
+A batch with a file of OWN_PROCESS_MIN_BYTES or more is imported in a child process
+(`import_process`), and the worker thread only relays its messages: in this process the import would
+share the window's GIL and hold it for up to 200 ms at a time (a full garbage collection over its
+rows, freeing a 100,000-row list, unpickling a parsed chunk), far over the 100 ms a window may stall
+(issue 4). Batches of small files are imported in the thread: they finish before such pauses matter,
+and a process costs about 0.7 s to start.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
+import multiprocessing
+import os
 import sqlite3
 import threading
 import time
@@ -18,12 +28,24 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
+from .. import import_process
 from ..ingest import ImportResult, Progress, import_file
 from ..store import StoreError, open_db
 
 log = logging.getLogger("enrollreview.ui")
 
 SKIP_SUFFIXES = (".md", ".997", ".999", ".txt~")
+
+#: a batch with a file this large is imported in a child process (about 5,000 members and up)
+OWN_PROCESS_MIN_BYTES = 2_000_000
+
+
+class ImportProcessCrashed(Exception):
+    """The import process hit a bug or died; `details` is its traceback, or what is known."""
+
+    def __init__(self, details: str) -> None:
+        super().__init__(details)
+        self.details = details
 
 
 def expand_paths(paths: list[str | Path]) -> list[Path]:
@@ -85,6 +107,7 @@ class ImportWorker(QObject):
         self.is_demo = is_demo
         self._cancel = cancel
         self.results: list[ImportResult] = []
+        self.child_pid: int | None = None   # the import process while one runs
 
     @Slot()
     def run(self) -> None:
@@ -97,6 +120,8 @@ class ImportWorker(QObject):
                        "Nothing was changed by this import; try again when it has finished.")
             log.warning("import stopped: %s", type(e).__name__)
             self.problem.emit(msg)
+        except ImportProcessCrashed as e:
+            self.crashed.emit(e.details)
         except Exception:  # noqa: BLE001 - every bug goes to the crash dialog, never silently
             self.crashed.emit(traceback.format_exc())
         finally:
@@ -110,21 +135,87 @@ class ImportWorker(QObject):
             except OSError:
                 sizes.append(0)
         total = sum(sizes) or 1
-        before = 0
         started = time.perf_counter()
+        befores = itertools.accumulate(sizes, initial=0)   # bytes of the files before each one
+        reporters = [_Reporter(self, p.name, i, len(self.paths), before, total, started)
+                     for i, (p, before) in enumerate(zip(self.paths, befores, strict=False))]
+        if max(sizes, default=0) >= OWN_PROCESS_MIN_BYTES and self._import_in_child(reporters):
+            return
         db = open_db(self.db_path)
         try:
             for i, path in enumerate(self.paths):
                 if self._cancel.is_set():
                     self.results.append(ImportResult(path.name, "cancelled"))
                     continue
-                reporter = _Reporter(self, path.name, i, len(self.paths), before, total, started)
-                res = import_file(db, path, is_demo=self.is_demo, progress=reporter, cancel=self._cancel.is_set)
-                before += sizes[i]
+                res = import_file(db, path, is_demo=self.is_demo, progress=reporters[i], cancel=self._cancel.is_set)
                 self.results.append(res)
                 self.fileDone.emit(res)
         finally:
             db.close()
+
+    def _import_in_child(self, reporters: list[_Reporter]) -> bool:
+        """Import the batch in a child process, relaying its progress and results. False when no process
+        could be started (nothing was imported; the caller imports in this thread)."""
+        ctx = multiprocessing.get_context("spawn")  # never fork a threaded Qt process
+        receiver, sender = ctx.Pipe(duplex=False)
+        cancel = ctx.Event()
+        proc = ctx.Process(target=import_process.main, name=import_process.CHILD_NAME,
+                           args=(sender, str(self.db_path), [str(p) for p in self.paths], self.is_demo, cancel,
+                                 os.getpid()))
+        try:
+            proc.start()
+        except OSError as e:
+            log.warning("import process unavailable (%s); importing in the window's process", type(e).__name__)
+            receiver.close()
+            sender.close()
+            return False
+        sender.close()  # the child holds the only writing end: its exit ends the pipe (EOFError)
+        self.child_pid = proc.pid
+        ready = False
+        try:
+            while True:
+                if self._cancel.is_set():
+                    cancel.set()
+                if not receiver.poll(0.05):
+                    continue
+                try:
+                    msg = receiver.recv()
+                except EOFError:
+                    break
+                kind = msg[0]
+                if kind == "progress":
+                    reporters[msg[1]](msg[2])
+                elif kind == "log":
+                    logging.getLogger(msg[2]).log(msg[1], "%s", msg[3])
+                elif kind == "result":
+                    self.results.append(msg[2])
+                    self.fileDone.emit(msg[2])
+                elif kind == "skipped":   # cancelled before it was started, as in _run
+                    self.results.append(msg[2])
+                elif kind == "ready":
+                    ready = True
+                elif kind == "store_error":
+                    raise StoreError(msg[1])
+                elif kind == "crash":
+                    raise ImportProcessCrashed(msg[1])
+        finally:
+            if len(self.results) < len(self.paths):
+                cancel.set()  # a failure here: the child rolls back and ends
+            proc.join(30)
+            if proc.is_alive():
+                proc.terminate()
+                proc.join(5)
+            receiver.close()
+            self.child_pid = None
+        if len(self.results) == len(self.paths):
+            return True
+        if not ready:  # it died before running any of our code: this environment cannot start one
+            log.warning("import process ended at start (exit code %s); importing in the window's process",
+                        proc.exitcode)
+            return False
+        name = self.paths[len(self.results)].name
+        raise ImportProcessCrashed(f"The import process ended unexpectedly (exit code {proc.exitcode}) while "
+                                   f"importing {name}. Nothing was changed by the import of that file.")
 
 
 class _Reporter:
@@ -168,6 +259,10 @@ class ImportRunner(QObject):
 
     def running(self) -> bool:
         return self._thread is not None
+
+    def process_id(self) -> int | None:
+        """The process id of the child importing the current file, if it is imported in one."""
+        return self._worker.child_pid if self._worker is not None else None
 
     def start(self, db_path: Path, paths: list[Path], *, is_demo: bool = False) -> bool:
         if self._thread is not None or not paths:
