@@ -12,9 +12,7 @@ from typing import Any
 from enrollreview.review import workflow as wf
 from enrollreview.review.audit import os_user
 from tests.test_review_support import (
-    ALICE,
-    BOB,
-    CARA,
+    STANDARD_PEOPLE,
     P,
     import_text,
     make_834,
@@ -27,7 +25,7 @@ from tests.test_review_support import (
 TODAY = _dt.date.today()
 DANA = P("DANA", "WEXLER", "111223333", "19650101", "M0004", "M0004", policy="POL3003", plan="12345VA003000101",
          phones=[("WP", "2025550177"), ("EX", "12")])
-SSNS = tuple(p.ssn for p in (ALICE, BOB, CARA, DANA))   # every full SSN in the scene
+SSNS = tuple(p.ssn for p in (*STANDARD_PEOPLE, DANA))   # every full SSN in the scene
 
 
 def days_ago(n: int) -> str:

@@ -48,6 +48,7 @@ BOB = P("ROBERTO", "QUINTERO", "987654321", "19790505", "M0002", "M0001", rel="0
 CARA = P("CARALYNN", "OSTERHAGEN", "555443333", "19920730", "M0003", "M0003", policy="POL2002",
          plan="12345VA002000101", street="42 WILLOW BEND", city="NORFOLK", zip="23510",
          phones=[("TE", "7575550144"), ("EM", "cara@example.com")])
+STANDARD_PEOPLE = (ALICE, BOB, CARA)   # the members standard_store imports
 
 
 def member_segments(p: P) -> list[str]:
