@@ -68,13 +68,16 @@ class _StampingErrh(pyx12.error_handler.err_handler):
     """pyx12's error handler, plus a note of the segment ordinal each stored error belongs to.
 
     ``line`` is set by the driver to the ordinal being processed (None during the end-of-file cleanup).
-    ``stamps`` maps id(error tuple) -> ordinal; the tuples stay alive in the tree, so ids are stable.
+    ``stamps`` maps id(error tuple) -> ordinal. The tuples themselves are kept in ``_keep``: pyx12 drops
+    some error nodes from its tree, and a freed tuple's id can be reused by a later error, which then
+    took the dropped one's ordinal (an intermittent difference in the differential tests).
     """
 
     def __init__(self) -> None:
         super().__init__()
         self.line: int | None = None
         self.stamps: dict[int, int] = {}
+        self._keep: list[Any] = []
 
     @staticmethod
     def _last(node: Any) -> Any:
@@ -85,6 +88,7 @@ class _StampingErrh(pyx12.error_handler.err_handler):
         after = self._last(node)
         if after is not None and after is not before:
             self.stamps[id(after)] = line if line is not None else node.get_cur_line()
+            self._keep.append(after)
 
     def add_ele(self, map_node: Any) -> None:
         super().add_ele(map_node)
