@@ -175,6 +175,19 @@ def _store_scope(db: Database, sender: str) -> tuple[str, list[Any], str]:
     return "1", [], "every 834 file in the store"
 
 
+# -- the match keys (also used by arrivals.py: MISS-01 resolved when the missing 834 is imported) -----
+
+#: the keys of a members row `m` as the matching compares them (a subject's are those of its newest row)
+MEMBER_KEYS = ("CAST(COALESCE(m.policy_id, '') AS TEXT) AS pol, CAST(COALESCE(m.member_id, '') AS TEXT) AS mem, "
+               "CAST(COALESCE(m.subscriber_id, '') AS TEXT) AS sub, CAST(m.dob AS TEXT) AS dob, "
+               "CAST(m.ssn AS TEXT) AS ssn")
+#: a subject is one (policy id, GROUP_KEY): the member id, else subscriber id + DOB + normalised name
+GROUP_KEY = ("CASE WHEN COALESCE(m.member_id, '') <> '' THEN 'M|' || m.member_id "
+             "ELSE 'X|' || COALESCE(m.subscriber_id, '') || '|' || COALESCE(m.dob, '') || '|' "
+             "|| er_name_key(m.last_name, m.first_name) END")
+#: the normalised name ('LAST|FIRST') of `m`, compared with roster_rows.name_key
+NAME_KEY = "CAST(er_name_key(m.last_name, m.first_name) AS TEXT)"
+
 _SETUP = """
 DROP TABLE IF EXISTS temp.rc_m;
 DROP TABLE IF EXISTS temp.rc_cov;
@@ -190,14 +203,9 @@ CREATE TEMP TABLE rc_m AS
 SELECT id, file_id, pol, mem, sub, dob, ssn, ins01, ins02, ins03, amrc, elig_begin, elig_end, last_name,
        first_name, gender, person_id, in_scope, CAST(MAX(id) OVER (PARTITION BY pol, gkey) AS INTEGER) AS sid
 FROM (
-    SELECT CAST(m.id AS INTEGER) AS id, m.file_id, CAST(COALESCE(m.policy_id, '') AS TEXT) AS pol,
-           CAST(COALESCE(m.member_id, '') AS TEXT) AS mem, CAST(COALESCE(m.subscriber_id, '') AS TEXT) AS sub,
-           CAST(m.dob AS TEXT) AS dob, CAST(m.ssn AS TEXT) AS ssn, m.ins01, m.ins02, m.ins03, m.amrc,
+    SELECT CAST(m.id AS INTEGER) AS id, m.file_id, """ + MEMBER_KEYS + """, m.ins01, m.ins02, m.ins03, m.amrc,
            m.elig_begin, m.elig_end, m.last_name, m.first_name, m.gender, m.person_id,
-           (m.file_id IN (SELECT id FROM rc_scope)) AS in_scope,
-           CASE WHEN COALESCE(m.member_id, '') <> '' THEN 'M|' || m.member_id
-                ELSE 'X|' || COALESCE(m.subscriber_id, '') || '|' || COALESCE(m.dob, '') || '|'
-                     || er_name_key(m.last_name, m.first_name) END AS gkey
+           (m.file_id IN (SELECT id FROM rc_scope)) AS in_scope, """ + GROUP_KEY + """ AS gkey
     FROM members m JOIN files f ON f.id = m.file_id AND f.status = 'imported'
 );
 CREATE INDEX temp.rc_m_id ON rc_m(id);
@@ -248,7 +256,7 @@ SELECT x.*,
             WHEN x.eff THEN 'effectuated' ELSE 'pending' END AS status
 FROM (
     SELECT m.id AS sid, m.file_id, m.pol, m.mem, m.sub, m.dob, m.ssn, m.ins01, m.ins02, m.last_name,
-           m.first_name, m.gender, m.person_id, CAST(er_name_key(m.last_name, m.first_name) AS TEXT) AS nk,
+           m.first_name, m.gender, m.person_id, """ + NAME_KEY + """ AS nk,
            m.in_scope,
            COALESCE(NULLIF(c.begin, ''), NULLIF(m.elig_begin, '')) AS bstart,
            CASE WHEN m.ins03 = '024' THEN COALESCE(NULLIF(m.elig_end, ''), c.cend)
@@ -285,7 +293,9 @@ SELECT c.rid, c.sid, :level FROM cand c JOIN one_r USING (rid) JOIN one_s USING 
 _NO_OTHER_MEMBER_ID = "(s.mem = '' OR s.mem = r.member_id)"
 _SAME_FIRST_NAME = ("substr(s.nk, instr(s.nk, '|') + 1) = substr(r.name_key, instr(r.name_key, '|') + 1) "
                     "AND r.name_key <> ''")
-_CONDITIONS = {
+#: the condition pairing roster row r with subject s, per round (s has MEMBER_KEYS and nk = NAME_KEY)
+MATCH_CONDITIONS = {
+    1: "s.pol = r.policy_id AND s.mem = r.member_id",
     # twins share subscriber id and DOB: without a member id to compare, the first names must agree
     2: f"r.subscriber_id <> '' AND s.sub = r.subscriber_id AND s.dob = r.dob "
        f"AND (s.mem = r.member_id OR (s.mem = '' AND {_SAME_FIRST_NAME}))",
@@ -294,7 +304,7 @@ _CONDITIONS = {
 }
 
 
-def _register_functions(db: Database) -> None:
+def register_functions(db: Database) -> None:
     db.conn.create_function("er_name_key", 2, name_key, deterministic=True)
     db.conn.create_function("er_usable_ssn", 1, usable_ssn, deterministic=True)
 
@@ -350,7 +360,7 @@ def reconcile(db: Database, roster_id: int | None = None, *, as_of: _dt.date | N
     if grace_days is None:
         grace_days = grace_days_for(db, sender)
     res = ReconcileResult(roster_id, coverage_years=years)
-    _register_functions(db)
+    register_functions(db)
     scope_sql, scope_params, res.store_scope = _store_scope(db, sender)
     now = _now()
     with _working_memory(db), db.atomic():
@@ -361,8 +371,7 @@ def reconcile(db: Database, roster_id: int | None = None, *, as_of: _dt.date | N
             if stmt.strip():
                 conn.execute(stmt)
         conn.execute("INSERT INTO rc_match (rid, sid, level) SELECT r.id, s.sid, 1 FROM roster_rows r "
-                     "JOIN rc_sub s ON s.pol = r.policy_id AND s.mem = r.member_id WHERE r.roster_id = ?",
-                     [roster_id])
+                     f"JOIN rc_sub s ON {MATCH_CONDITIONS[1]} WHERE r.roster_id = ?", [roster_id])
         # the fallback keys only need the subjects round 1 left over (usually few): index just those
         conn.execute("DROP TABLE IF EXISTS temp.rc_un")
         conn.execute("CREATE TEMP TABLE rc_un AS SELECT * FROM rc_sub WHERE sid NOT IN (SELECT sid FROM rc_match)")
@@ -370,7 +379,7 @@ def reconcile(db: Database, roster_id: int | None = None, *, as_of: _dt.date | N
                     "CREATE INDEX temp.rc_un_name ON rc_un(nk, dob)"):
             conn.execute(ddl)
         for level in (2, 3, 4):
-            conn.execute(_FALLBACK.format(cond=_CONDITIONS[level]), {"roster": roster_id, "level": level})
+            conn.execute(_FALLBACK.format(cond=MATCH_CONDITIONS[level]), {"roster": roster_id, "level": level})
         # the row that speaks for each roster person: newest coverage year, then newest benefit start
         # (grouped in the order of the roster_rows index; the bare r.id comes from the row with the MAX)
         conn.execute("""

@@ -11,6 +11,8 @@ touched, using everything in the store, and keep the `flags` table in step.
   updates a flag in place and never duplicates it. A flag in scope that a rule no longer raises gets
   `resolved_at` / `resolved_by_file_id` (it is never deleted); if it comes back it is reopened. The
   clerk's status is left alone either way (the review module records both events in its audit).
+* After an import, the open MISS-01 flags (roster person with no 834; the reconciliation's flags) that a
+  member of the new file answers are resolved too (`reconcile.arrivals`), the same way.
 * Everything happens inside the caller's transaction (the import's `db.atomic()` block).
 """
 
@@ -349,9 +351,22 @@ def run_for_file(db: Database, file_id: int) -> int:
     LAST_RUN["history"] = time.perf_counter() - t0
     files = sorted(set(prepared) | {file_id})
     _run(db, files, resolved_by=file_id)
+    _roster_arrivals(db, file_id)
     marks = ",".join("?" * len(files))
     db.execute(f"UPDATE rule_runs SET ruled_at = ? WHERE file_id IN ({marks})", [_utcnow(), *files])
     return db.execute("SELECT COUNT(*) FROM flags WHERE file_id = ? AND resolved_at IS NULL", [file_id]).fetchone()[0]
+
+
+def _roster_arrivals(db: Database, file_id: int) -> None:
+    """MISS-01 (on the exchange roster, no 834 received) is the reconciliation's flag, not a rule's: the
+    ones this file's members answer are resolved here, in the same transaction (reconcile.arrivals)."""
+    try:
+        from ..reconcile.arrivals import resolve_arrived
+    except ImportError:  # reconciliation not built
+        return
+    t = time.perf_counter()
+    LAST_RUN["miss01_resolved"] = len(resolve_arrived(db, file_id))
+    LAST_RUN["miss01_arrivals"] = time.perf_counter() - t
 
 
 def run_all(db: Database) -> dict[str, int]:

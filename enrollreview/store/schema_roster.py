@@ -128,3 +128,16 @@ def m004_roster(db: Database) -> None:
         CREATE INDEX idx_flags_roster_row ON flags(roster_row_id);
         """
     )
+
+
+@migrations()
+def m004b_roster_match_keys(db: Database) -> None:
+    """Indexes on the fallback match keys of roster rows: an 834 import looks up the roster rows its own
+    members match (MISS-01 resolved on arrival, `reconcile.arrivals`) by date of birth (subscriber id + DOB,
+    name + DOB) and by SSN, a few probes per imported member instead of a pass over every open flag."""
+    db.executescript(
+        """
+        CREATE INDEX IF NOT EXISTS idx_roster_rows_dob ON roster_rows(dob);
+        CREATE INDEX IF NOT EXISTS idx_roster_rows_ssn ON roster_rows(ssn);
+        """
+    )
