@@ -470,10 +470,8 @@ def _member_insert_sql(m_off: int, t_off: int, m_seq: int, fid: int) -> str:
 
 def run_rules_after_import(db: Database, file_id: int) -> int:
     """Re-run the rules for what this file touched; returns the number of open flags on the file."""
-    try:
-        from .rules.engine import run_for_file
-    except ImportError:  # rules not built yet
-        return 0
+    from .rules.engine import run_for_file
+
     return run_for_file(db, file_id)
 
 

@@ -360,10 +360,8 @@ def run_for_file(db: Database, file_id: int) -> int:
 def _roster_arrivals(db: Database, file_id: int) -> None:
     """MISS-01 (on the exchange roster, no 834 received) is the reconciliation's flag, not a rule's: the
     ones this file's members answer are resolved here, in the same transaction (reconcile.arrivals)."""
-    try:
-        from ..reconcile.arrivals import resolve_arrived
-    except ImportError:  # reconciliation not built
-        return
+    from ..reconcile.arrivals import resolve_arrived  # the reconciliation sits beside the rules, not below
+
     t = time.perf_counter()
     LAST_RUN["miss01_resolved"] = len(resolve_arrived(db, file_id))
     LAST_RUN["miss01_arrivals"] = time.perf_counter() - t
