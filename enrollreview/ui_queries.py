@@ -127,7 +127,8 @@ def queue_keys(db: Database, flt: QueueFilter, sort: str = "severity", descendin
 
 
 def _int_column(db: Database, sql: str, params: list[Any]) -> list[int]:
-    return [r[0] for r in db.execute(sql, params).fetchall()]
+    # Row by row: no list of 100,000 one-tuples beside the list of ints.
+    return [r[0] for r in db.execute(sql, params)]
 
 
 _FLAG_ROW_SQL = f"""

@@ -148,6 +148,7 @@ class MainWindow(QMainWindow):
         self.queue = QueuePanel(db)
         self.queue.openRequested.connect(self._on_queue_open)
         self.queue.flagsChanged.connect(self._on_flags_changed)
+        self.queue.reloaded.connect(self._on_queue_reloaded)
         self.files = FilesPanel(db)
         self.files.showFileFlags.connect(self.show_file_flags)
         self.search = SearchPanel(db)
@@ -194,7 +195,8 @@ class MainWindow(QMainWindow):
         self.history.changed.connect(self._on_review_saved)
         self.member_view.set_history_panel(self.history)
         self._restore_settings()
-        self.refresh_all()
+        self._summary: dict[str, Any] = {}
+        self.refresh_all(wait=True)   # not shown yet: the first rows are there when it is
         crash.set_parent(self)
 
     # -- construction --------------------------------------------------------------------------
@@ -334,10 +336,11 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage("Window layout reset.", 8000)
 
     # -- refreshing ----------------------------------------------------------------------------
-    def refresh_all(self) -> None:
-        """Re-read everything from the store (start-up and after an import)."""
+    def refresh_all(self, *, wait: bool = False) -> None:
+        """Re-read everything from the store (start-up and after an import). The queue's query runs in
+        its loader's thread unless `wait`; the open-flag count follows when its rows arrive."""
         self.queue.refresh_choices()
-        self.queue.reload()
+        self.queue.reload(wait=wait)
         self._files_stale = True
         if self.tabs.currentWidget() is self.files:   # otherwise when the Files tab is shown
             self._reload_files()
@@ -354,12 +357,20 @@ class MainWindow(QMainWindow):
         if self.tabs.currentWidget() is self.files and self._files_stale:
             self._reload_files()
 
-    def _update_counts(self, summary: dict[str, Any] | None = None) -> None:
-        s = summary or uq.store_summary(self.db)
+    def _queue_shows_open_flags(self) -> bool:
+        """Whether the queue shows exactly the open flags (its total is then the open-flag count)."""
         flt = self.queue.model.filter
-        default = (flt.status == "open" and not flt.category and not flt.severity and flt.file_id is None
-                   and not flt.text.strip())
-        n = self.queue.model.total() if default else uq.count_open_flags(self.db)
+        return (flt.mode == "flags" and flt.status == "open" and not flt.category and not flt.severity
+                and flt.file_id is None and not flt.text.strip())
+
+    @Slot()
+    def _on_queue_reloaded(self) -> None:
+        if self._summary and self._queue_shows_open_flags():
+            self._update_counts(self._summary)
+
+    def _update_counts(self, summary: dict[str, Any] | None = None) -> None:
+        s = self._summary = summary or uq.store_summary(self.db)
+        n = self.queue.model.total() if self._queue_shows_open_flags() else uq.count_open_flags(self.db)
         self.counts.setText(" \u00b7 ".join(_count(v, word) for v, word in
                                          ((n, "open flag"), (s["members"], "member"), (s["files"], "file"))))
         self.counts.setToolTip(f"Store: {self.db_path}")
@@ -656,6 +667,7 @@ class MainWindow(QMainWindow):
         runner = getattr(self, "_roster_runner", None)
         if runner is not None:
             runner.wait_quietly()
+        self.queue.shutdown()
         self.save_settings()
         crash.set_parent(None)
         event.accept()

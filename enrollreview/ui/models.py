@@ -1,9 +1,9 @@
 """Table models over the store (never the parser).
 
 `QueueModel` is the triage queue: sorting and filtering happen in SQL (`ui_queries.queue_keys`
-returns the ordered keys only), and rows are fetched lazily in batches through
-`canFetchMore`/`fetchMore`, so 100,000 flags open at once. The other models are small and hold
-plain row dicts (`RowsModel`). `SegmentModel` is the raw X12 view: one segment per row with the loop
+returns the ordered keys only, in a worker thread of `queue_loader` once the panel attaches one), and
+rows are fetched lazily in batches through `canFetchMore`/`fetchMore`, so 100,000 flags open at once.
+The other models are small and hold plain row dicts (`RowsModel`). `SegmentModel` is the raw X12 view: one segment per row with the loop
 id in a gutter and the character ranges to highlight in `SpansRole`.
 
 Every model derives from `TableModel`, which writes the Qt plumbing (rowCount, columnCount,
@@ -13,17 +13,28 @@ Every model returns its row object under `RowRole`.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QItemSelection, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QItemSelection,
+    QModelIndex,
+    QPersistentModelIndex,
+    Qt,
+    QTimer,
+    Signal,
+    Slot,
+)
 from PySide6.QtGui import QFont, QIcon
 from sqlite_utils import Database
 
 from .. import ui_queries as uq
 from ..review import statuses as st
 from . import style
+from .queue_loader import QueueLoader, QueueQuery, QueueResult, load_queue
 
 RowRole = Qt.ItemDataRole.UserRole + 1
 KeyRole = Qt.ItemDataRole.UserRole + 2
@@ -215,10 +226,24 @@ MEMBER_COLUMNS = [
 
 
 class QueueModel(ColumnsModel):
-    """The triage queue: one row per flag, or per flagged member; lazily fetched from SQL."""
+    """The triage queue: one row per flag, or per flagged member; lazily fetched from SQL.
+
+    `filter`, `sort_key` and `descending` describe the rows shown. A change (`set_filter`, `sort`,
+    `reload`) is a `QueueQuery`; with a `QueueLoader` attached (`use_loader`) it runs in a worker thread
+    and the rows shown stay until its result is swapped in (one model reset, first rows included, never
+    an empty queue in between); without one, or with `wait=True`, it runs at once. Signals:
+    loadingChanged(bool), reloaded(QueueResult) after every swap, loadFailed(str).
+    """
 
     BATCH = 256
     KEY = "key"
+    #: the rows a reload replaces are freed a slice at a time, at most this long per event-loop turn
+    #: (freeing 100,000 fetched row dicts at once held the GUI thread for over 100 ms)
+    FREE_SLICE_MS = 4.0
+
+    loadingChanged = Signal(bool)
+    reloaded = Signal(object)
+    loadFailed = Signal(str)
 
     def __init__(self, db: Database, parent: Any = None) -> None:
         super().__init__(parent)
@@ -228,27 +253,102 @@ class QueueModel(ColumnsModel):
         self.descending = False
         self._keys: list[int] = []
         self.rows = []
+        self._wanted = QueueQuery(0, self.filter, self.sort_key, self.descending)
+        self._loader: QueueLoader | None = None
+        self._loading = False
+        self._trash: list[list[dict[str, Any]]] = []
+        self._trash_timer = QTimer(self)
+        self._trash_timer.setInterval(0)
+        self._trash_timer.timeout.connect(self._free_some)
 
     @property
     def columns(self) -> list[Column]:
         return MEMBER_COLUMNS if self.filter.mode == "members" else FLAG_COLUMNS
 
     # -- loading ------------------------------------------------------------------------------
-    def set_filter(self, flt: uq.QueueFilter) -> None:
-        if flt.mode != self.filter.mode:
-            self.sort_key, self.descending = "severity", False
-        self.filter = flt
-        self.reload()
+    def use_loader(self, loader: QueueLoader | None) -> None:
+        """Run the queries in `loader`'s thread from now on (None: in the calling thread)."""
+        if self._loader is not None:
+            self._loader.loaded.disconnect(self._on_loaded)
+            self._loader.failed.disconnect(self._on_failed)
+        self._loader = loader
+        if loader is not None:
+            loader.loaded.connect(self._on_loaded)
+            loader.failed.connect(self._on_failed)
 
-    def reload(self) -> None:
-        """Re-run the queue query (after an import, or a filter or sort change)."""
+    def wanted(self) -> QueueQuery:
+        """The latest query asked for (shown once it has loaded)."""
+        return self._wanted
+
+    def loading(self) -> bool:
+        """Whether a query asked for has not been swapped in yet."""
+        return self._loading
+
+    def set_filter(self, flt: uq.QueueFilter, *, wait: bool = False) -> int:
+        w = self._wanted
+        sort_key, desc = (w.sort_key, w.descending) if flt.mode == w.filter.mode else ("severity", False)
+        return self._request(flt, sort_key, desc, (), wait)
+
+    def reload(self, keep: tuple[int, ...] = (), *, wait: bool = False) -> int:
+        """Re-run the latest query (after an import, a status change). `keep`: keys whose rows the caller
+        wants back (the selection); their new rows are in the result's `positions`. Returns the
+        query's generation, which `reloaded` carries back."""
+        w = self._wanted
+        return self._request(w.filter, w.sort_key, w.descending, keep, wait)
+
+    def _request(self, flt: uq.QueueFilter, sort_key: str, descending: bool, keep: tuple[int, ...],
+                 wait: bool) -> int:
+        query = QueueQuery(self._wanted.generation + 1, flt, sort_key, descending, tuple(keep))
+        self._wanted = query
+        if self._loader is None or wait:
+            if self._loader is not None:
+                self._loader.forget(query.generation)
+            self._apply(load_queue(self.db, query, self.BATCH))
+        else:
+            self._set_loading(True)
+            self._loader.request(query)
+        return query.generation
+
+    @Slot(object)
+    def _on_loaded(self, result: QueueResult) -> None:
+        if result.query.generation == self._wanted.generation:   # else a newer query is on its way
+            self._apply(result)
+
+    @Slot(object, str)
+    def _on_failed(self, query: QueueQuery, text: str) -> None:
+        if query.generation == self._wanted.generation:
+            self._set_loading(False)
+            self.loadFailed.emit(text)
+
+    def _apply(self, result: QueueResult) -> None:
+        q = result.query
+        old = self.rows
         self.beginResetModel()
-        self._keys = uq.queue_keys(self.db, self.filter, self.sort_key, self.descending)
-        # The first batch comes with the reset, so the view never shows an empty queue in between.
-        first = self._keys[:self.BATCH]
-        found = uq.queue_rows(self.db, self.filter, first)
-        self.rows = [found.get(k) or {"key": k, "missing": True} for k in first]
+        self.filter, self.sort_key, self.descending = q.filter, q.sort_key, q.descending
+        self._keys = result.keys
+        self.rows = list(result.rows)   # the model's own list: fetchMore grows it, _free_some empties it
         self.endResetModel()
+        if len(old) > self.BATCH:
+            self._trash.append(old)
+            self._trash_timer.start()
+        self._set_loading(False)
+        self.reloaded.emit(result)
+
+    @Slot()
+    def _free_some(self) -> None:
+        end = time.perf_counter() + self.FREE_SLICE_MS / 1000
+        while self._trash and time.perf_counter() < end:
+            rows = self._trash[-1]
+            del rows[-500:]
+            if not rows:
+                self._trash.pop()
+        if not self._trash:
+            self._trash_timer.stop()
+
+    def _set_loading(self, on: bool) -> None:
+        if on != self._loading:
+            self._loading = on
+            self.loadingChanged.emit(on)
 
     def total(self) -> int:
         """Rows matching the filter (the view may have fetched fewer so far)."""
@@ -304,10 +404,10 @@ class QueueModel(ColumnsModel):
             return
         key = self.columns[column].key
         desc = order == Qt.SortOrder.DescendingOrder
-        if key == self.sort_key and desc == self.descending:
-            return   # already in this order (the view calls sort() when sorting is switched on)
-        self.sort_key, self.descending = key, desc
-        self.reload()
+        w = self._wanted
+        if key == w.sort_key and desc == w.descending:
+            return   # already in (or on its way to) this order (the view calls sort() when sorting is switched on)
+        self._request(w.filter, key, desc, (), False)
 
     def sort_column(self) -> int:
         for i, c in enumerate(self.columns):

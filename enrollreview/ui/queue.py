@@ -3,10 +3,16 @@
 Several rows can be selected (Shift/Ctrl + click or arrows); the bulk bar sets their status or assigns
 them, and Ctrl+Z (or Undo) reverts the clerk's last change all at once. In one-row-per-member mode a
 selected member stands for its open flags.
+
+The queue's query (filters, sorting, `reload` after an import or a status change) runs in a worker
+thread (`queue_loader`): the rows shown stay until the new ones are swapped in, with the current row,
+the selection and the scroll position kept by key on a reload; "Updating the queue..." shows in the
+count line when that takes a noticeable time.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import QItemSelection, QItemSelectionModel, Qt, QTimer, Signal, Slot
@@ -30,24 +36,64 @@ from .. import ui_queries as uq
 from ..review import statuses as st
 from . import style
 from .models import QueueModel
+from .queue_loader import QueueLoader, QueueResult, store_file
 from .review_panel import BulkActionBar
 from .views import Table
 
 STATUS_CHOICES = [("Open", "open"), ("All", "all"), ("Resolved by a later file", "resolved")]
 
+#: a query still running after this long is shown as such in the count line (and by a busy cursor)
+BUSY_AFTER_MS = 150
+
+
+@dataclass
+class _Place:
+    """Where the clerk was when a reload was asked for, by key: put back when its rows arrive."""
+
+    generation: int
+    current: int | None
+    chosen: tuple[int, ...]
+    top: int | None
+    hscroll: int
+
+
+def _runs(rows: list[int]) -> list[tuple[int, int]]:
+    """Sorted row numbers as (first, last) runs of consecutive rows."""
+    out: list[tuple[int, int]] = []
+    for r in rows:
+        if out and r == out[-1][1] + 1:
+            out[-1] = (out[-1][0], r)
+        else:
+            out.append((r, r))
+    return out
+
 
 class QueuePanel(QWidget):
-    """Signals: openRequested(dict row), filterChanged(), flagsChanged() (a bulk change or its undo)."""
+    """Signals: openRequested(dict row), filterChanged(), flagsChanged() (a bulk change or its undo),
+    reloaded() (new rows are shown: after a filter or sort change, a reload)."""
 
     openRequested = Signal(object)
     filterChanged = Signal()
     flagsChanged = Signal()
+    reloaded = Signal()
 
     def __init__(self, db: Database, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("queuePanel")
         self.db = db
         self.model = QueueModel(db, self)
+        path = store_file(db)
+        # No second connection can see an in-memory store: its queries run in the GUI thread.
+        self.loader = QueueLoader(path, QueueModel.BATCH) if path is not None else None
+        self.model.use_loader(self.loader)
+        self._place: _Place | None = None
+        self._shown_mode = self.model.filter.mode
+        self._busy = False
+        self._busy_timer = QTimer(self)
+        self._busy_timer.setSingleShot(True)
+        self._busy_timer.setInterval(BUSY_AFTER_MS)
+        self._busy_timer.timeout.connect(self._show_busy)
+        self._problem = ""
 
         self.by_flag = QRadioButton("One row per flag")
         self.by_flag.setObjectName("modeFlags")
@@ -110,8 +156,11 @@ class QueuePanel(QWidget):
         self.view.setSortingEnabled(True)
         self.view.opened.connect(self._on_opened)
         self.view.selectionModel().selectionChanged.connect(self._on_selection)
-        self.model.modelReset.connect(self._after_reset)
+        self.model.modelReset.connect(self._update_count)
         self.model.rowsInserted.connect(self._update_count)
+        self.model.reloaded.connect(self._on_reloaded)
+        self.model.loadingChanged.connect(self._on_loading)
+        self.model.loadFailed.connect(self._on_load_failed)
 
         self.bulk = BulkActionBar(db, self.selected_flag_ids)
         self.bulk.changed.connect(self._after_bulk)
@@ -190,36 +239,108 @@ class QueuePanel(QWidget):
 
     @Slot()
     def _on_filter_changed(self, *_: Any) -> None:
-        flt = self.current_filter()
-        mode_changed = flt.mode != self.model.filter.mode
-        self.model.set_filter(flt)
-        if mode_changed:
-            self.view.horizontalHeader().setSortIndicator(0, Qt.SortOrder.AscendingOrder)
-            self._set_default_widths()
+        self.model.set_filter(self.current_filter())
         self.filterChanged.emit()
 
-    def reload(self) -> None:
-        """Re-run the query keeping the current row, and the other selected rows, when still there."""
-        key = self.current_key()
-        chosen = {r["key"] for r in self.selected_rows()}
-        self.model.reload()
-        if key is not None:
-            row = self.model.row_of_key(key)
-            if row >= 0:
-                self.view.select_row(row)
-        if len(chosen) > 1:
-            self._reselect(chosen)
-
-    def _reselect(self, keys: set[int]) -> None:
-        rows = [i for i, k in enumerate(self.model.keys()) if k in keys]
-        if not rows:
+    def reload(self, *, wait: bool = False) -> None:
+        """Re-run the query keeping the current row, the other selected rows and the scroll position
+        when still there. In the loader's thread (the rows shown stay until the new ones are swapped
+        in) unless `wait` (the window's first load, before it is shown)."""
+        m = self.model
+        w = m.wanted()
+        if (w.filter, w.sort_key, w.descending) != (m.filter, m.sort_key, m.descending):
+            m.reload(wait=wait)   # a filter or sort change is on its way: it starts at the top anyway
             return
-        self.model.ensure_fetched(rows[-1])
+        current = self.current_key()
+        chosen = tuple(r["key"] for r in self.selected_rows())
+        top_row = self.view.rowAt(0)
+        top = m.row(top_row) if top_row >= 0 else None
+        top_key = top.get("key") if top else None
+        keep = tuple(dict.fromkeys(k for k in (current, top_key, *chosen) if k is not None))
+        # The generation the reload is about to get: with `wait` its rows are swapped in before it returns.
+        self._place = _Place(m.wanted().generation + 1, current, chosen, top_key,
+                             self.view.horizontalScrollBar().value())
+        m.reload(keep, wait=wait)
+
+    def loading(self) -> bool:
+        """Whether a query is on its way (the rows shown are the previous ones)."""
+        return self.model.loading()
+
+    def shutdown(self) -> None:
+        """The window closes: stop a running query and its thread."""
+        if self.loader is not None:
+            self.loader.shutdown()
+
+    @Slot(object)
+    def _on_reloaded(self, result: QueueResult) -> None:
+        self._problem = ""
+        mode = result.query.filter.mode
+        if mode != self._shown_mode:
+            self._shown_mode = mode
+            self.view.horizontalHeader().setSortIndicator(0, Qt.SortOrder.AscendingOrder)
+            self._set_default_widths()
+        place, self._place = self._place, None
+        if place is not None and place.generation == result.query.generation:
+            self._restore(place, result.positions)
+        elif self.model.rowCount():
+            self.view.select_row(0)
+        self._update_count()
+        self.reloaded.emit()
+
+    def _restore(self, place: _Place, positions: dict[int, int]) -> None:
+        """Put the current row, the selection and the scroll position back on their keys' new rows.
+        A current row gone from the queue: the first row, as after a filter change."""
+        m = self.model
+        if not m.rowCount():
+            return
+        cur = positions.get(place.current) if place.current is not None else None
+        chosen = {positions[k] for k in place.chosen if k in positions}
+        if cur is None:
+            self.view.select_row(0)
+            if len(place.chosen) > 1 and chosen:
+                self._select_rows(sorted(chosen), QItemSelectionModel.SelectionFlag.Select)
+            return
+        sm = self.view.selectionModel()
+        sm.setCurrentIndex(m.index(cur, 0), QItemSelectionModel.SelectionFlag.NoUpdate)
+        self._select_rows(sorted(chosen | {cur}), QItemSelectionModel.SelectionFlag.ClearAndSelect)
+        top = positions.get(place.top) if place.top is not None else None
+        if top is not None:
+            self.view.scrollTo(m.index(top, 0), QAbstractItemView.ScrollHint.PositionAtTop)
+        else:
+            self.view.scrollTo(m.index(cur, 0), QAbstractItemView.ScrollHint.EnsureVisible)
+        self.view.horizontalScrollBar().setValue(place.hscroll)
+
+    def _select_rows(self, rows: list[int], how: QItemSelectionModel.SelectionFlag) -> None:
+        m = self.model
+        last = m.columnCount() - 1
         sel = QItemSelection()
-        last = self.model.columnCount() - 1
-        for r in rows:
-            sel.select(self.model.index(r, 0), self.model.index(r, last))
-        self.view.selectionModel().select(sel, QItemSelectionModel.SelectionFlag.Select)
+        for first, end in _runs(rows):
+            sel.select(m.index(first, 0), m.index(end, last))
+        self.view.selectionModel().select(sel, how)
+
+    @Slot(bool)
+    def _on_loading(self, on: bool) -> None:
+        if on:
+            self._busy_timer.start()
+            return
+        self._busy_timer.stop()
+        if self._busy:
+            self._busy = False
+            self.view.unsetCursor()
+            self._update_count()
+
+    @Slot()
+    def _show_busy(self) -> None:
+        if self.model.loading():
+            self._busy = True
+            self.view.setCursor(Qt.CursorShape.BusyCursor)
+            self._update_count()
+
+    @Slot(str)
+    def _on_load_failed(self, text: str) -> None:
+        self._place = None
+        self._problem = f"The queue could not be updated ({text}); the rows shown may be out of date."
+        self._update_count()
 
     # -- rows ----------------------------------------------------------------------------------
     def current_key(self) -> int | None:
@@ -245,8 +366,12 @@ class QueuePanel(QWidget):
 
     @Slot()
     def _after_bulk(self) -> None:
-        """Statuses changed under the queue: new status choices, re-read rows, tell the window."""
+        """Statuses changed under the queue: new status choices, the selected rows re-read at once (the
+        re-run query, which drops rows the filter no longer matches, follows), tell the window."""
         self.refresh_choices()
+        chosen = [r["key"] for r in self.selected_rows()]
+        if len(chosen) <= QueueModel.BATCH:   # a larger selection waits for the query
+            self.model.refresh_keys(chosen)
         self.reload()
         self.flagsChanged.emit()
 
@@ -270,12 +395,6 @@ class QueuePanel(QWidget):
         self._update_count()
 
     @Slot()
-    def _after_reset(self) -> None:
-        self._update_count()
-        if self.model.rowCount() and self.view.current_row() < 0:
-            self.view.select_row(0)
-
-    @Slot()
     def _update_count(self, *_: Any) -> None:
         total = self.model.total()
         what = "member" if self.model.filter.mode == "members" else "flag"
@@ -297,6 +416,10 @@ class QueuePanel(QWidget):
             else:
                 text += (".  \u2191\u2193 or j/k to move, Enter to open, Shift or Ctrl + click to select "
                          "several, Ctrl+F to search members.")
+        if self._busy:
+            text = "Updating the queue\u2026  " + text
+        if self._problem:
+            text = self._problem + "  " + text
         self.count.setText(text)
 
     def _set_default_widths(self) -> None:

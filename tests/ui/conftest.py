@@ -153,6 +153,11 @@ def window(qtbot, db, db_path, ui_settings):
     w.close()
 
 
+def settle(qtbot: Any, queue: Any) -> None:
+    """Wait until the queue shows the last query asked for (its keys come from a worker thread)."""
+    qtbot.waitUntil(lambda: not queue.loading(), timeout=10_000)
+
+
 def open_flags(db: Any) -> int:
     from enrollreview.ui_queries import OPEN_SQL
 

@@ -12,7 +12,7 @@ from PySide6.QtGui import QDropEvent
 from enrollreview.ui import main_window as mw_module
 from enrollreview.ui.main_window import SHORTCUTS, MainWindow
 
-from .conftest import open_flags
+from .conftest import open_flags, settle
 
 
 def snapshot(path: Path) -> dict[str, list[tuple]]:
@@ -49,6 +49,7 @@ def test_import_through_the_worker(window, gen_file, qtbot, db):
     assert [r.status for r in results] == ["imported"], problems
     assert db.execute("SELECT COUNT(*) FROM members").fetchone()[0] == results[0].members
     # The queue was reloaded: one row per open flag of the store.
+    settle(qtbot, window.queue)
     window.queue.model.fetch_all()
     assert window.queue.model.rowCount() == open_flags(db)
     window.show_files()
@@ -79,6 +80,7 @@ def test_queue_rows_equal_store_flags_and_keyboard(flagged_store, window, qtbot)
     db = flagged_store["db"]
     window.refresh_all()
     q = window.queue
+    settle(qtbot, q)
     q.model.fetch_all()
     assert q.model.rowCount() == open_flags(db)
     window.show_queue()
@@ -107,11 +109,13 @@ def test_queue_rows_equal_store_flags_and_keyboard(flagged_store, window, qtbot)
     assert view.current_row() == 1
 
 
-def test_members_mode_and_filters(flagged_store, window):
+def test_members_mode_and_filters(flagged_store, window, qtbot):
     db = flagged_store["db"]
+    q = window.queue
     window.refresh_all()
     window.act_by_member.setChecked(True)
     window.toggle_queue_mode()
+    settle(qtbot, q)
     m = window.queue.model
     m.fetch_all()
     assert m.filter.mode == "members"
@@ -123,13 +127,15 @@ def test_members_mode_and_filters(flagged_store, window):
     window.go_back()
     window.act_by_member.setChecked(False)
     window.toggle_queue_mode()
-    q = window.queue
     q.category.setCurrentIndex(q.category.findData("duplicate"))
+    settle(qtbot, q)
     q.model.fetch_all()
     assert q.model.rowCount() == db.execute("SELECT COUNT(*) FROM flags WHERE category = 'duplicate'").fetchone()[0]
     window.show_file_flags(flagged_store["files"][1])
+    settle(qtbot, q)
     assert q.model.filter.file_id == flagged_store["files"][1]
     q.clear_filters()
+    settle(qtbot, q)
     assert q.model.filter.file_id is None and q.model.filter.category is None
 
 

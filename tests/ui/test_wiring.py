@@ -15,6 +15,7 @@ from enrollreview.ui import roster_dialog as rd
 from enrollreview.ui.audit_view import AuditDialog
 
 from ..test_reconcile_support import factory, family, load, rows_for, write_roster
+from .conftest import settle
 
 
 def _column(model, key: str) -> int:
@@ -44,6 +45,7 @@ def test_bulk_status_on_a_selection_and_ctrl_z_undoes_it(flagged_store, window, 
     window.refresh_all()
     window.show_queue()
     q = window.queue
+    settle(qtbot, q)
     assert q.bulk.isVisible()
     rows = [_row_of_flag(q, known["dob"]), _row_of_flag(q, known["phone"])]
     _select(q, rows)
@@ -54,6 +56,7 @@ def test_bulk_status_on_a_selection_and_ctrl_z_undoes_it(flagged_store, window, 
     q.bulk.status.setCurrentIndex(q.bulk.status.findData("in-review"))
     qtbot.mouseClick(q.bulk.set_btn, Qt.MouseButton.LeftButton)
     assert q.bulk.message.text() == "2 of 2 flags changed."
+    settle(qtbot, q)
     rows = [_row_of_flag(q, known["dob"]), _row_of_flag(q, known["phone"])]
     assert [_cell(q.model, r, "status") for r in rows] == ["In review", "In review"]
     assert sorted(q.selected_flag_ids()) == sorted([known["dob"], known["phone"]])   # selection kept
@@ -62,6 +65,7 @@ def test_bulk_status_on_a_selection_and_ctrl_z_undoes_it(flagged_store, window, 
     q.view.setFocus()
     qtbot.keyClick(q.view, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert q.bulk.message.text().startswith("Undone: 2 flags restored")
+    settle(qtbot, q)
     rows = [_row_of_flag(q, known["dob"]), _row_of_flag(q, known["phone"])]
     assert [_cell(q.model, r, "status") for r in rows] == ["New", "New"]
     assert {r[0] for r in db.execute("SELECT status FROM flags WHERE id IN (?, ?)",
@@ -71,19 +75,22 @@ def test_bulk_status_on_a_selection_and_ctrl_z_undoes_it(flagged_store, window, 
     _select(q, rows)
     q.bulk.status.setCurrentIndex(q.bulk.status.findData("closed-no-action"))
     qtbot.mouseClick(q.bulk.set_btn, Qt.MouseButton.LeftButton)
+    settle(qtbot, q)
     q.model.fetch_all()
     assert known["dob"] not in q.model.keys() and known["phone"] not in q.model.keys()
     assert window.counts.text().startswith(f"{q.model.total():,} open flag")   # the status bar follows
     q.status.setCurrentIndex(q.status.findData("all"))
+    settle(qtbot, q)
     assert _cell(q.model, _row_of_flag(q, known["dob"]), "status") == "Closed (no action needed)"
 
 
-def test_member_rows_stand_for_their_open_flags(flagged_store, window):
+def test_member_rows_stand_for_their_open_flags(flagged_store, window, qtbot):
     db, known, sub = flagged_store["db"], flagged_store["flags"], flagged_store["sub"]
     window.refresh_all()
     window.act_by_member.setChecked(True)
     window.toggle_queue_mode()
     q = window.queue
+    settle(qtbot, q)
     q.model.fetch_all()
     row = next(i for i in range(q.model.rowCount()) if q.model.row(i)["member_row"] == sub)
     _select(q, [row])
@@ -93,6 +100,7 @@ def test_member_rows_stand_for_their_open_flags(flagged_store, window):
         "SELECT id FROM flags WHERE member_id = ? AND resolved_at IS NULL ORDER BY id", [sub])]
     wf.review(db, [known["phone"]], status="needs-call-back")
     window.refresh_all()
+    settle(qtbot, q)
     row = next(i for i in range(q.model.rowCount()) if q.model.row(i)["member_row"] == sub)
     assert _cell(q.model, row, "status") == "Needs call-back"   # the member's rolled-up status
 
@@ -138,6 +146,7 @@ def test_roster_from_the_file_menu_and_the_roster_only_person_in_the_queue(windo
 
     # the queue was refreshed: the roster-only person is named from the roster row
     q = window.queue
+    settle(qtbot, q)
     q.model.fetch_all()
     flag_id = db.execute("SELECT id FROM flags WHERE rule = 'MISS-01'").fetchone()[0]
     row = _row_of_flag(q, flag_id)
@@ -152,6 +161,7 @@ def test_roster_from_the_file_menu_and_the_roster_only_person_in_the_queue(windo
     qtbot.waitUntil(lambda: q.model.filter.text == person.last)   # after the typing pause
     assert flag_id in q.model.keys()
     q.clear_filters()
+    settle(qtbot, q)
 
     # Enter opens the roster row, which says that no 834 was received
     window.show_queue()
@@ -163,6 +173,7 @@ def test_roster_from_the_file_menu_and_the_roster_only_person_in_the_queue(windo
     # one row per member: the same person, by name, opens the same way
     window.act_by_member.setChecked(True)
     window.toggle_queue_mode()
+    settle(qtbot, q)
     q.model.fetch_all()
     mrow = next(i for i in range(q.model.rowCount()) if q.model.row(i)["flag_id"] == flag_id)
     assert _cell(q.model, mrow, "name") == f"{person.last}, {person.first}"
@@ -187,15 +198,17 @@ def test_help_about_lists_the_versions_and_the_app_icon_is_set(window, monkeypat
     assert {16, 256} <= {s.width() for s in app.windowIcon().availableSizes()}
 
 
-def test_a_status_saved_in_the_member_view_shows_in_the_queue_and_status_bar(flagged_store, window):
+def test_a_status_saved_in_the_member_view_shows_in_the_queue_and_status_bar(flagged_store, window, qtbot):
     known = flagged_store["flags"]
     window.refresh_all()
+    settle(qtbot, window.queue)
     before = window.queue.model.total()
     assert window.open_member(flagged_store["spouse"], known["dob"])
     panel = window.history
     panel.status.setCurrentIndex(panel.status.findData("closed-false-positive"))
     assert panel.save()
     q = window.queue
+    settle(qtbot, q)
     assert q.model.total() == before - 1 and known["dob"] not in q.model.keys()
     assert window.counts.text().startswith(f"{before - 1:,} open flag")
     assert q.status.findText("Status: Closed (false positive)") >= 0
