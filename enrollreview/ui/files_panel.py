@@ -3,6 +3,11 @@
 The error rate of a file is members with an open error or warning flag / members in the file. The
 chart shows it per file or per month received; every bar has its number written beside it, so the
 chart reads without colour.
+
+On a store with 100,000 open flags `ui_queries.files_overview` (open flags per file and category,
+flagged members per file) takes 130 ms or more, so `reload` runs it in a worker thread
+(`read_loader.ReadLoader`, its own read connection, the latest request wins): the files, bars and
+summary line shown stay until the new ones are swapped in, all at once.
 """
 
 from __future__ import annotations
@@ -28,7 +33,11 @@ from sqlite_utils import Database
 from .. import ui_queries as uq
 from .delegates import RateBarDelegate, rate_colour
 from .models import FilesModel, RateModel
+from .read_loader import ReadLoader, Request, Result, store_file, whole
 from .views import Table
+
+#: the summary line while the very first list is read (there is nothing older to show meanwhile)
+READING_TEXT = "Reading the list of files\u2026"
 
 
 class ErrorRateChart(QWidget):
@@ -95,14 +104,28 @@ class ErrorRateChart(QWidget):
 
 
 class FilesPanel(QWidget):
-    """Signals: showFileFlags(int file_id) when the clerk asks to see a file's flags in the queue."""
+    """Signals: showFileFlags(int file_id) when the clerk asks to see a file's flags in the queue;
+    reloaded() when a new list of files is shown (after `reload`)."""
 
     showFileFlags = Signal(int)
+    reloaded = Signal()
 
     def __init__(self, db: Database, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("filesPanel")
         self.db = db
+        path = store_file(db)
+        # No second connection can see an in-memory store: its overview is read in the GUI thread.
+        self.loader = (ReadLoader(path, whole(uq.files_overview), "files overview", "filesLoader")
+                       if path is not None else None)
+        if self.loader is not None:
+            self.loader.loaded.connect(self._on_loaded)
+            self.loader.failed.connect(self._on_failed)
+        self._generation = 0          # of the latest reload asked for
+        self._loading = False
+        self._shown = False           # a list of files has been shown (READING_TEXT is not needed)
+        self._select_id: int | None = None   # a file to select once the list on its way is shown
+        self.failed = False           # the latest read failed (the window reads again on the next visit)
         self.model = FilesModel(self)
         self.view = Table(name="filesView")
         self.view.setModel(self.model)
@@ -166,8 +189,54 @@ class FilesPanel(QWidget):
         lay.addWidget(self.splitter)
         self.files: list[dict[str, Any]] = []
 
-    def reload(self) -> None:
-        self.files = uq.files_overview(self.db)
+    def reload(self, *, wait: bool = False) -> None:
+        """Re-read the files and their flag counts. In the loader's thread (what is shown stays until
+        the new list is swapped in) unless `wait` or the store is in memory."""
+        self._generation += 1
+        request = Request(self._generation)
+        if self.loader is None or wait:
+            if self.loader is not None:
+                self.loader.forget(request.generation)
+            self._apply(Result(request, uq.files_overview(self.db)))
+            return
+        self._loading = True
+        if not self._shown:
+            self.intro.setText(READING_TEXT)
+        self.loader.request(request)
+
+    def loading(self) -> bool:
+        """Whether a reload asked for has not been shown yet."""
+        return self._loading
+
+    def select_file(self, file_id: int | None) -> None:
+        """Select a file's row: now if it is listed, and again when the list on its way is shown."""
+        for i, f in enumerate(self.files):
+            if f["id"] == file_id:
+                self.view.select_row(i)
+        if self._loading:
+            self._select_id = file_id
+
+    def shutdown(self) -> None:
+        """The window closes: stop a running read and its thread."""
+        if self.loader is not None:
+            self.loader.shutdown()
+
+    @Slot(object)
+    def _on_loaded(self, result: Result) -> None:
+        if result.request.generation == self._generation:   # else a newer reload is on its way
+            self._apply(result)
+
+    @Slot(object, str)
+    def _on_failed(self, request: Request, text: str) -> None:
+        if request.generation == self._generation:
+            self._loading, self.failed = False, True
+            self.intro.setText(f"The list of files could not be read ({text}). It is read again when you come "
+                               "back to this tab.")
+
+    def _apply(self, result: Result) -> None:
+        self._loading, self._shown, self.failed = False, True, False
+        select, self._select_id = self._select_id, None
+        self.files = result.value
         self.model.set_rows(self.files)
         self.view.resizeColumnsToContents()
         h = self.view.horizontalHeader()
@@ -184,8 +253,11 @@ class FilesPanel(QWidget):
             f"{rejected} rejected. {members:,} members, {flagged:,} with an open error or warning "
             f"(overall error rate {rate}). Double-click a file (or press Enter) to review its flags.")
         self._fill_chart()
+        if select is not None:
+            self.select_file(select)
         if self.files and self.view.current_row() < 0:
             self.view.select_row(len(self.files) - 1)
+        self.reloaded.emit()
 
     @Slot()
     def _fill_chart(self, *_: Any) -> None:

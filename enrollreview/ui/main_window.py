@@ -36,6 +36,7 @@ from .files_panel import FilesPanel
 from .history_panel import HistoryPanel
 from .member_view import MemberView
 from .queue import QueuePanel
+from .read_loader import ReadLoader, Request, Result, store_file, whole
 from .search import SearchPanel
 from .settings import UiSettings
 from .worker import ImportProgress, ImportRunner, expand_paths
@@ -196,6 +197,14 @@ class MainWindow(QMainWindow):
         self.member_view.set_history_panel(self.history)
         self._restore_settings()
         self._summary: dict[str, Any] = {}
+        path = store_file(db)
+        # The open-flag count when the queue is filtered (a count over every flag): in a worker thread,
+        # as the queue's query (an in-memory store: at once).
+        self._count_loader = (ReadLoader(path, whole(uq.count_open_flags), "open-flag count", "countLoader")
+                              if path is not None else None)
+        if self._count_loader is not None:
+            self._count_loader.loaded.connect(self._on_count_loaded)
+        self._count_generation = 0
         self.refresh_all(wait=True)   # not shown yet: the first rows are there when it is
         crash.set_parent(self)
 
@@ -337,24 +346,25 @@ class MainWindow(QMainWindow):
 
     # -- refreshing ----------------------------------------------------------------------------
     def refresh_all(self, *, wait: bool = False) -> None:
-        """Re-read everything from the store (start-up and after an import). The queue's query runs in
-        its loader's thread unless `wait`; the open-flag count follows when its rows arrive."""
+        """Re-read everything from the store (start-up and after an import). The queue's query, the
+        Files tab's overview and the open-flag count of a filtered queue run in their loaders' threads
+        unless `wait`; the open-flag count of the unfiltered queue follows when its rows arrive."""
         self.queue.refresh_choices()
         self.queue.reload(wait=wait)
         self._files_stale = True
         if self.tabs.currentWidget() is self.files:   # otherwise when the Files tab is shown
-            self._reload_files()
+            self._reload_files(wait=wait)
         summary = uq.store_summary(self.db)
         self.demo_banner.setVisible(self.demo_mode or summary["has_demo"])
-        self._update_counts(summary)
+        self._update_counts(summary, wait=wait)
 
-    def _reload_files(self) -> None:
+    def _reload_files(self, *, wait: bool = False) -> None:
         self._files_stale = False
-        self.files.reload()
+        self.files.reload(wait=wait)
 
     @Slot(int)
     def _on_tab_changed(self, _index: int) -> None:
-        if self.tabs.currentWidget() is self.files and self._files_stale:
+        if self.tabs.currentWidget() is self.files and (self._files_stale or self.files.failed):
             self._reload_files()
 
     def _queue_shows_open_flags(self) -> bool:
@@ -368,12 +378,40 @@ class MainWindow(QMainWindow):
         if self._summary and self._queue_shows_open_flags():
             self._update_counts(self._summary)
 
-    def _update_counts(self, summary: dict[str, Any] | None = None) -> None:
-        s = self._summary = summary or uq.store_summary(self.db)
-        n = self.queue.model.total() if self._queue_shows_open_flags() else uq.count_open_flags(self.db)
+    def _update_counts(self, summary: dict[str, Any] | None = None, *, wait: bool = False) -> None:
+        """The status bar's counts. The open flags are the queue's total when it shows exactly them;
+        otherwise they are counted in the count loader's thread (unless `wait`), the text shown staying
+        until then."""
+        self._summary = summary or uq.store_summary(self.db)
+        self._count_generation += 1
+        request = Request(self._count_generation)
+        loader = self._count_loader
+        if self._queue_shows_open_flags():
+            n = self.queue.model.total()
+        elif loader is None or wait:
+            n = uq.count_open_flags(self.db)
+        else:
+            loader.request(request)
+            return
+        if loader is not None:
+            loader.forget(request.generation)
+        self._show_counts(n)
+
+    @Slot(object)
+    def _on_count_loaded(self, result: Result) -> None:
+        if result.request.generation == self._count_generation:
+            self._show_counts(result.value)
+
+    def _show_counts(self, open_flags: int) -> None:
+        s = self._summary
         self.counts.setText(" \u00b7 ".join(_count(v, word) for v, word in
-                                         ((n, "open flag"), (s["members"], "member"), (s["files"], "file"))))
+                                         ((open_flags, "open flag"), (s["members"], "member"),
+                                          (s["files"], "file"))))
         self.counts.setToolTip(f"Store: {self.db_path}")
+
+    def counts_loading(self) -> bool:
+        """Whether the open-flag count asked for last is still being counted."""
+        return self._count_loader is not None and self._count_loader.running()
 
     # -- navigation ----------------------------------------------------------------------------
     def on_member_page(self) -> bool:
@@ -436,9 +474,7 @@ class MainWindow(QMainWindow):
             return True
         # A file-level flag (no member): show the file it concerns.
         self.show_files()
-        for i, f in enumerate(self.files.files):
-            if f["id"] == row.get("file_id"):
-                self.files.view.select_row(i)
+        self.files.select_file(row.get("file_id"))   # now, or when the list on its way is shown
         text = row.get("message") or row.get("rules") or ""
         self.statusBar().showMessage(f"This flag concerns the whole file: {text}", 15000)
         return False
@@ -668,6 +704,9 @@ class MainWindow(QMainWindow):
         if runner is not None:
             runner.wait_quietly()
         self.queue.shutdown()
+        self.files.shutdown()
+        if self._count_loader is not None:
+            self._count_loader.shutdown()
         self.save_settings()
         crash.set_parent(None)
         event.accept()

@@ -158,6 +158,11 @@ def settle(qtbot: Any, queue: Any) -> None:
     qtbot.waitUntil(lambda: not queue.loading(), timeout=10_000)
 
 
+def settle_files(qtbot: Any, files: Any) -> None:
+    """Wait until the Files tab shows the last list asked for (read in a worker thread)."""
+    qtbot.waitUntil(lambda: not files.loading(), timeout=10_000)
+
+
 def open_flags(db: Any) -> int:
     from enrollreview.ui_queries import OPEN_SQL
 

@@ -12,7 +12,7 @@ from PySide6.QtGui import QDropEvent
 from enrollreview.ui import main_window as mw_module
 from enrollreview.ui.main_window import SHORTCUTS, MainWindow
 
-from .conftest import open_flags, settle
+from .conftest import open_flags, settle, settle_files
 
 
 def snapshot(path: Path) -> dict[str, list[tuple]]:
@@ -53,6 +53,7 @@ def test_import_through_the_worker(window, gen_file, qtbot, db):
     window.queue.model.fetch_all()
     assert window.queue.model.rowCount() == open_flags(db)
     window.show_files()
+    settle_files(qtbot, window.files)
     assert window.files.model.rowCount() == 1
     assert not window.progress.isVisible()
     assert "Imported 1 file" in window.statusBar().currentMessage()
@@ -70,6 +71,7 @@ def test_rejected_file_is_reported_in_plain_words(window, tmp_path, qtbot, db):
     msg = window.statusBar().currentMessage()
     assert "rejected" in msg and "837" in msg and "Traceback" not in msg
     window.show_files()
+    settle_files(qtbot, window.files)
     f = window.files.model.row(0)
     assert f["status"] == "rejected"
     window.files.view.select_row(0)
@@ -253,6 +255,7 @@ def test_drop_files_imports_them(window, gen_file, qtbot):
     with qtbot.waitSignal(window.importer.finished, timeout=30_000):
         window.dropEvent(ev)
     window.show_files()
+    settle_files(qtbot, window.files)
     assert window.files.model.rowCount() == 1
 
 
