@@ -29,7 +29,7 @@ from sqlite_utils import Database
 
 from ..review import statuses as st
 from ..review.audit import ACTIONS, describe, verify_all
-from .models import RowRole, TableModel
+from .models import DISPLAY_ROLE, TOOLTIP_ROLE, RowRole, TableModel
 
 _Index = QModelIndex | QPersistentModelIndex
 PAGE = 500
@@ -140,9 +140,9 @@ class AuditModel(TableModel):
         r = self.rows[row]
         if role == RowRole:
             return r
-        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
+        if role in (DISPLAY_ROLE, TOOLTIP_ROLE):
             if column == 0:
-                return _local(r["at"]) if role == Qt.ItemDataRole.DisplayRole else f"{r['at']} (UTC)"
+                return _local(r["at"]) if role == DISPLAY_ROLE else f"{r['at']} (UTC)"
             if column == 1:
                 return r["os_user"]
             if column == 2:

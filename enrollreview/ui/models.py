@@ -36,12 +36,22 @@ from ..review import statuses as st
 from . import style
 from .queue_loader import QueueLoader, QueueQuery, QueueResult, load_queue
 
-RowRole = Qt.ItemDataRole.UserRole + 1
-KeyRole = Qt.ItemDataRole.UserRole + 2
-SpansRole = Qt.ItemDataRole.UserRole + 3
-SeverityRole = Qt.ItemDataRole.UserRole + 4
-RateRole = Qt.ItemDataRole.UserRole + 5
-SectionRole = Qt.ItemDataRole.UserRole + 6
+# Item roles as plain ints. Qt hands `role` to data() as an int, and comparing an int with a PySide6
+# enum member (attribute lookups and IntEnum.__eq__) costs about 0.5 us: thousands of times per repaint.
+BACKGROUND_ROLE = int(Qt.ItemDataRole.BackgroundRole)
+DECORATION_ROLE = int(Qt.ItemDataRole.DecorationRole)
+DISPLAY_ROLE = int(Qt.ItemDataRole.DisplayRole)
+FONT_ROLE = int(Qt.ItemDataRole.FontRole)
+FOREGROUND_ROLE = int(Qt.ItemDataRole.ForegroundRole)
+ALIGNMENT_ROLE = int(Qt.ItemDataRole.TextAlignmentRole)
+TOOLTIP_ROLE = int(Qt.ItemDataRole.ToolTipRole)
+USER_ROLE = int(Qt.ItemDataRole.UserRole)
+RowRole = USER_ROLE + 1
+KeyRole = USER_ROLE + 2
+SpansRole = USER_ROLE + 3
+SeverityRole = USER_ROLE + 4
+RateRole = USER_ROLE + 5
+SectionRole = USER_ROLE + 6
 
 _Index = QModelIndex | QPersistentModelIndex
 _RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
@@ -120,17 +130,18 @@ class TableModel(QAbstractTableModel):
     def columnCount(self, parent: _Index = QModelIndex()) -> int:
         return 0 if parent.isValid() else len(self.headers())
 
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = DISPLAY_ROLE) -> Any:
+        if orientation == Qt.Orientation.Horizontal and role == DISPLAY_ROLE:
             headers = self.headers()
             if 0 <= section < len(headers):
                 return headers[section]
         return None
 
-    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not (0 <= index.row() < self.row_count()):
+    def data(self, index: _Index, role: int = DISPLAY_ROLE) -> Any:
+        row = index.row()
+        if not index.isValid() or not (0 <= row < self.row_count()):
             return None
-        return self.cell(index.row(), index.column(), role)
+        return self.cell(row, index.column(), role)
 
 
 class ColumnsModel(TableModel):
@@ -150,6 +161,9 @@ class ColumnsModel(TableModel):
     def headers(self) -> list[str]:
         return [c.header for c in self.columns]
 
+    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # called for every index Qt checks
+        return 0 if parent.isValid() else len(self.columns)
+
     def row(self, i: int) -> dict[str, Any] | None:
         return self.rows[i] if 0 <= i < len(self.rows) else None
 
@@ -161,13 +175,13 @@ class ColumnsModel(TableModel):
     def cell(self, row: int, column: int, role: int) -> Any:
         r = self.rows[row]
         col = self.columns[column]
-        if role == Qt.ItemDataRole.DisplayRole:
+        if role == DISPLAY_ROLE:
             return col.text(r)
-        if role == Qt.ItemDataRole.DecorationRole and col.icon is not None:
+        if role == DECORATION_ROLE and col.icon is not None:
             return col.icon(r)
-        if role == Qt.ItemDataRole.ToolTipRole and col.tip is not None:
+        if role == TOOLTIP_ROLE and col.tip is not None:
             return col.tip(r) or None
-        if role == Qt.ItemDataRole.TextAlignmentRole:
+        if role == ALIGNMENT_ROLE:
             return col.align
         if role == RowRole:
             return r
@@ -418,11 +432,11 @@ class QueueModel(ColumnsModel):
     # -- reading ------------------------------------------------------------------------------
     def cell(self, row: int, column: int, role: int) -> Any:
         if self.rows[row].get("missing"):
-            return "(no longer in the store)" if role == Qt.ItemDataRole.DisplayRole and column == 0 else None
+            return "(no longer in the store)" if role == DISPLAY_ROLE and column == 0 else None
         return super().cell(row, column, role)
 
     def extra_data(self, row: dict[str, Any], col: Column, role: int) -> Any:
-        if role == Qt.ItemDataRole.ForegroundRole and col.key == "severity":
+        if role == FOREGROUND_ROLE and col.key == "severity":
             return style.tone(row.get("severity") or row.get("worst")).fg
         return None
 
@@ -527,7 +541,7 @@ class MemberFlagsModel(RowsModel):
         ], parent)
 
     def extra_data(self, row: dict[str, Any], col: Column, role: int) -> Any:
-        if role == Qt.ItemDataRole.ForegroundRole and col.key == "severity":
+        if role == FOREGROUND_ROLE and col.key == "severity":
             return style.tone(row.get("severity")).fg
         return None
 
@@ -563,7 +577,7 @@ class FamilyModel(RowsModel):
         self.current: int | None = None
 
     def extra_data(self, row: dict[str, Any], col: Column, role: int) -> Any:
-        if role == Qt.ItemDataRole.FontRole and row["id"] == self.current:
+        if role == FONT_ROLE and row["id"] == self.current:
             return _bold()
         return None
 
@@ -586,7 +600,7 @@ class TimelineModel(RowsModel):
         ], parent)
 
     def extra_data(self, row: dict[str, Any], col: Column, role: int) -> Any:
-        if role == Qt.ItemDataRole.FontRole and row.get("this"):
+        if role == FONT_ROLE and row.get("this"):
             return _bold()
         return None
 
@@ -656,27 +670,27 @@ class SheetModel(TableModel):
     def cell(self, row: int, column: int, role: int) -> Any:
         it = self.items[row]
         if isinstance(it, str):
-            if role == Qt.ItemDataRole.DisplayRole:
+            if role == DISPLAY_ROLE:
                 return it if column == 0 else ""
-            if role == Qt.ItemDataRole.FontRole:
+            if role == FONT_ROLE:
                 return _bold()
             if role == SectionRole:
                 return True
             return None
         mark = self._marks.get(row)
-        if role == Qt.ItemDataRole.DisplayRole:
+        if role == DISPLAY_ROLE:
             if column == 0:
                 return it.label
             if mark and mark[1]:
                 return f"{it.value}    \u25c0 {style.severity_word(mark[0])}"
             return it.value
-        if role == Qt.ItemDataRole.DecorationRole and column == 0 and mark:
+        if role == DECORATION_ROLE and column == 0 and mark:
             return style.severity_icon(mark[0])
-        if role == Qt.ItemDataRole.BackgroundRole and mark and mark[1]:
+        if role == BACKGROUND_ROLE and mark and mark[1]:
             return style.tone(mark[0]).bg
-        if role == Qt.ItemDataRole.FontRole and mark and mark[1]:
+        if role == FONT_ROLE and mark and mark[1]:
             return _bold()
-        if role == Qt.ItemDataRole.ToolTipRole and mark:
+        if role == TOOLTIP_ROLE and mark:
             src = ", ".join(f"segment {s.ordinal}" + (f" {s.element}" if s.element else "") for s in it.sources)
             who = "the selected flag" if mark[1] else "another flag on this member"
             return f"Named by {who} ({style.severity_word(mark[0]).lower()}). From {src}."
@@ -755,7 +769,7 @@ class SegmentModel(TableModel):
     def cell(self, r: int, c: int, role: int) -> Any:
         line = self.lines[r]
         hit = r in self.spans
-        if role == Qt.ItemDataRole.DisplayRole:
+        if role == DISPLAY_ROLE:
             if c == self.MARK:
                 if not hit:
                     return ""
@@ -767,19 +781,19 @@ class SegmentModel(TableModel):
             if c == self.LOOP:
                 return line.loop
             return line.text
-        if role == Qt.ItemDataRole.DecorationRole and c == self.MARK:
+        if role == DECORATION_ROLE and c == self.MARK:
             if hit:
                 return style.severity_icon(self.severity)
             if r in self.other_marks:
                 return style.severity_icon(self.other_marks[r])
             return None
-        if role == Qt.ItemDataRole.BackgroundRole and hit:
+        if role == BACKGROUND_ROLE and hit:
             return style.tone(self.severity).bg
-        if role == Qt.ItemDataRole.ForegroundRole and c in (self.ORDINAL, self.LOOP) and not line.own:
+        if role == FOREGROUND_ROLE and c in (self.ORDINAL, self.LOOP) and not line.own:
             return style.tone("info").fg
-        if role == Qt.ItemDataRole.TextAlignmentRole and c == self.ORDINAL:
+        if role == ALIGNMENT_ROLE and c == self.ORDINAL:
             return _RIGHT
-        if role == Qt.ItemDataRole.ToolTipRole:
+        if role == TOOLTIP_ROLE:
             if c == self.MARK and r in self.other_marks and not hit:
                 return f"Named by another flag on this member ({style.severity_word(self.other_marks[r]).lower()})"
             if not line.own:
