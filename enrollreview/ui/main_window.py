@@ -708,14 +708,19 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def _warm_member_view(self) -> None:
-        """Lay out and paint the (hidden) member page once while the window is idle after start-up.
+        """Fill and paint the (hidden) member page once while the window is idle after start-up.
 
-        Qt polishes, lays out and first paints a page when it is first shown, which made the first member a
-        clerk opened slower than every later one (by 20-30 ms); doing it here leaves only the member's own
-        data to the click."""
-        if not self.on_member_page():
-            self.member_view.resize(self.stack.size())
-            self.member_view.grab()
+        The first member a clerk opened took 20-30 ms longer than every later one: Qt polishes, lays out
+        and first paints the page then, and rasterises the glyphs of its fonts (the raw segments' monospace
+        one). Doing that here with the queue's first member (read only, nothing recorded, replaced by the
+        clerk's first open) leaves only the member's own data to the click."""
+        if self.on_member_page():
+            return
+        first = self.queue.model.row(0) if self.queue.model.rowCount() else None
+        if first and first.get("member_row"):
+            self.member_view.load(first["member_row"], first.get("flag_id"))
+        self.member_view.resize(self.stack.size())
+        self.member_view.grab()
 
     # -- closing -------------------------------------------------------------------------------
     def closeEvent(self, event: QCloseEvent) -> None:

@@ -111,6 +111,30 @@ def test_queue_rows_equal_store_flags_and_keyboard(flagged_store, window, qtbot)
     assert view.current_row() == 1
 
 
+def test_idle_warm_up_changes_nothing_a_clerk_sees(flagged_store, db, db_path, ui_settings, qtbot):
+    """After start-up the hidden member page is filled once with the queue's first member (so the first
+    open is not slower than the rest): the queue stays on screen, nothing is recorded, and the first
+    member the clerk opens is the one shown."""
+    from enrollreview.ui.main_window import MainWindow
+
+    audit_before = db.execute("SELECT COUNT(*) FROM audit").fetchone()[0]
+    w = MainWindow(db, db_path, settings=ui_settings)
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitExposed(w)
+    first = w.queue.model.row(0)
+    qtbot.waitUntil(lambda: w.member_view.member is not None, timeout=5000)
+    assert w.member_view.member["id"] == first["member_row"]
+    assert not w.on_member_page() and w.tabs.currentWidget() is w.queue
+    assert db.execute("SELECT COUNT(*) FROM audit").fetchone()[0] == audit_before
+    other = next(w.queue.model.row(i) for i in range(w.queue.model.rowCount())
+                 if w.queue.model.row(i)["member_row"] not in (None, first["member_row"]))
+    assert w.open_queue_row(other)
+    assert w.on_member_page() and w.member_view.member["id"] == other["member_row"]
+    assert w.member_view.flag["id"] == other["flag_id"]
+    w.close()
+
+
 def test_members_mode_and_filters(flagged_store, window, qtbot):
     db = flagged_store["db"]
     q = window.queue
