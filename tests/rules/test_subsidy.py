@@ -4,18 +4,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-import pytest
-
 from enrollreview.x12 import generator as gen
 
-from .rules_helpers import BEGIN, Store, month_start, spouse, sub, summary
-
-
-@pytest.fixture
-def store(tmp_path):
-    s = Store(tmp_path)
-    yield s
-    s.close()
+from .helpers import BEGIN, month_start, spouse, sub, summary
 
 
 def _with_aptc(g: gen.Group, share: str = "0.6") -> gen.Group:

@@ -2,18 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
-
 from enrollreview.x12 import generator as gen
 
-from .rules_helpers import BEGIN, Store, month_end, month_start, sub
-
-
-@pytest.fixture
-def store(tmp_path):
-    s = Store(tmp_path)
-    yield s
-    s.close()
+from .helpers import BEGIN, month_end, month_start, sub
 
 
 def test_miss04_termination_for_a_policy_never_enrolled(store):

@@ -5,19 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
-import pytest
-
 from enrollreview.rules.history import event_kind, policy_status, policy_timeline
 from enrollreview.x12 import generator as gen
 
-from .rules_helpers import BEGIN, Store, deepcopy, month_end, month_start, sub, summary
-
-
-@pytest.fixture
-def store(tmp_path):
-    s = Store(tmp_path)
-    yield s
-    s.close()
+from .helpers import BEGIN, Store, deepcopy, month_end, month_start, sub, summary
 
 
 def test_enrollment_then_proper_termination_is_quiet(store):

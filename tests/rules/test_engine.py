@@ -6,8 +6,6 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
-import pytest
-
 from enrollreview import settings
 from enrollreview.cli import main as cli
 from enrollreview.rules import CATEGORIES
@@ -15,20 +13,13 @@ from enrollreview.rules.engine import rules, run_all, run_for_file
 from enrollreview.rules.history import person_timeline
 from enrollreview.x12 import generator as gen
 
-from .rules_helpers import BEGIN, Store, child, deepcopy, month_start, sub
+from .helpers import BEGIN, Store, child, deepcopy, month_start, sub
 
 REQUIRED_IDS = (["DUP-01", "DUP-02", "DUP-03", "DUP-04", "DUP-05", "DUP-07"]
                 + [f"MNT-{n:02d}" for n in (1, 2, 3, 4, 5, 7, 10, 12, 13)]
                 + [f"FAM-{n:02d}" for n in (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12)]
                 + [f"FIN-{n:02d}" for n in range(1, 10)]
                 + [f"DQ-{n:02d}" for n in range(1, 11)] + ["MISS-04", "MISS-06"])
-
-
-@pytest.fixture
-def store(tmp_path):
-    s = Store(tmp_path)
-    yield s
-    s.close()
 
 
 def _bad_group(store: Store) -> gen.Group:

@@ -2,18 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
-
 from enrollreview.x12 import generator as gen
 
-from .rules_helpers import BEGIN, Store, child, deepcopy, month_end, month_start, sub, summary
-
-
-@pytest.fixture
-def store(tmp_path):
-    s = Store(tmp_path)
-    yield s
-    s.close()
+from .helpers import BEGIN, child, deepcopy, month_end, month_start, sub, summary
 
 
 def test_dup01_same_transaction_in_a_later_file(store):

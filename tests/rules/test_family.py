@@ -4,18 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
-
 from enrollreview.x12 import generator as gen
 
-from .rules_helpers import BEGIN, EMPLOYER_TEXT, Store, child, deepcopy, month_start, spouse, sub, summary
-
-
-@pytest.fixture
-def store(tmp_path):
-    s = Store(tmp_path)
-    yield s
-    s.close()
+from .helpers import BEGIN, EMPLOYER_TEXT, child, deepcopy, month_start, spouse, sub, summary
 
 
 def test_clean_family_is_quiet(store):

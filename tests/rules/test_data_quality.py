@@ -9,14 +9,7 @@ import pytest
 
 from enrollreview.x12 import generator as gen
 
-from .rules_helpers import BEGIN, Store, child, sub, summary
-
-
-@pytest.fixture
-def store(tmp_path):
-    s = Store(tmp_path)
-    yield s
-    s.close()
+from .helpers import BEGIN, child, sub, summary
 
 
 def test_clean_exchange_file_has_no_data_quality_flags(store):
