@@ -205,6 +205,7 @@ class MainWindow(QMainWindow):
         self.member_view.set_history_panel(self.history)
         self._restore_settings()
         self._summary: dict[str, Any] = {}
+        self._warmed = False   # the member page is laid out once, at the first show (_warm_member_view)
         path = store_file(db)
         # The open-flag count when the queue is filtered (a count over every flag): in a worker thread,
         # as the queue's query (an in-memory store: at once).
@@ -702,9 +703,9 @@ class MainWindow(QMainWindow):
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
-        if not getattr(self, "_warmed", False):
+        if not self._warmed:
             self._warmed = True
-            QTimer.singleShot(0, self._warm_member_view)
+            QTimer.singleShot(0, self, self._warm_member_view)   # dropped if the window is gone
 
     @Slot()
     def _warm_member_view(self) -> None:
