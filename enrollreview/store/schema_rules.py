@@ -8,9 +8,11 @@ and the policy timeline view.
   other) and `eff_begin`/`eff_end` (the member's coverage dates, real ISO dates only). It is a narrow
   table of its own because members rows are wide (they carry the raw segments): updating 100,000 of
   them costs seconds, inserting 100,000 narrow rows a fraction of that.
-* `members.person_id` is set when the row is inserted (by the import's INSERT itself, or else by the
-  trigger below): the person already on record with the same member id (REF*17), else a new person
-  whose id is the row's own id. The history then only
+* `members.person_id` is set by the import's INSERT itself (ingest._member_insert_sql): the person
+  already on record with the same member id (REF*17), else a new person whose id is the row's own id.
+  (Stores before m005 also had an insert trigger doing the same; m005 drops it. Any trigger on
+  members makes SQLite open a statement journal for every single-row INSERT, which cost 3 s of a
+  100,000-member import.) The history then only
   corrects the few rows another key (subscriber id + birth date, SSN, name + birth date) matches.
 * `persons.id` is always the members.id of the person's first row.
 """
@@ -20,16 +22,6 @@ from __future__ import annotations
 from sqlite_utils import Database
 
 from .schema import migrations
-
-_PERSON_TRIGGER = """
-CREATE TRIGGER IF NOT EXISTS members_person_ai AFTER INSERT ON members WHEN NEW.person_id IS NULL
-BEGIN
-    UPDATE members SET person_id = COALESCE(
-        (SELECT p.id FROM persons p WHERE p.member_id = NEW.member_id AND COALESCE(NEW.member_id, '') != ''
-         ORDER BY p.id LIMIT 1), NEW.id)
-    WHERE id = NEW.id;
-END;
-"""
 
 
 def _ensure(db: Database) -> None:
@@ -105,7 +97,6 @@ def _ensure(db: Database) -> None:
                     LIMIT 1) AS submitted
             FROM member_facts x JOIN members m ON m.id = x.id;
         """
-        + _PERSON_TRIGGER
     )
 
 
@@ -135,3 +126,9 @@ def m002d_rules_file_facts(db: Database) -> None:
     migrations above before it existed; their files get it at the next prepare."""
     _ensure(db)
     db.execute("DELETE FROM rule_runs WHERE category_names IS NULL")
+
+
+@migrations()
+def m005_members_no_insert_trigger(db: Database) -> None:
+    """The import sets members.person_id in its INSERT; the old safety-net trigger only slowed it down."""
+    db.execute("DROP TRIGGER IF EXISTS members_person_ai")
