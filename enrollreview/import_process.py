@@ -16,6 +16,8 @@ the worker thread would. Messages from the child, each a tuple:
     ("log", level, name, text)      the child's log records, written to the app's log by the parent
     ("result", i, ImportResult)     file i is done (imported, rejected, duplicate or cancelled)
     ("skipped", i, ImportResult)    file i was not started: the batch was cancelled before it
+After the last result the child only checkpoints the store and ends; the parent does not wait for it
+(see ui.worker.ImportWorker._import_in_child).
 and, ending the batch early:
     ("store_error", text)           the store could not be opened or was locked (StoreError, OperationalError)
     ("crash", traceback_text)       a bug
@@ -75,7 +77,7 @@ def main(conn: Any, db_path: str, paths: list[str], is_demo: bool, cancel: Any, 
         from pathlib import Path
 
         from .ingest import ImportResult, import_file
-        from .store import StoreError, open_db
+        from .store import StoreError, checkpoint, open_db
 
         send("ready")
         try:
@@ -91,6 +93,9 @@ def main(conn: Any, db_path: str, paths: list[str], is_demo: bool, cancel: Any, 
                 res = import_file(db, path, is_demo=is_demo, progress=lambda p, i=i: send("progress", i, p),
                                   cancel=cancel.is_set)
                 send("result", i, res)
+                # After the result is sent: the window shows it (and, after the last file, refreshes)
+                # while this process copies the write-ahead log into the store.
+                checkpoint(db)
         except (StoreError, sqlite3.OperationalError) as e:
             send("store_error", str(e))
         finally:

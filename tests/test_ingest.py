@@ -331,6 +331,23 @@ def test_the_tables_an_import_fills_have_no_triggers(db, db_path):
                             "AND tbl_name = 'members'").fetchall() == []
 
 
+def test_the_import_leaves_the_wal_checkpoint_to_its_caller(db, db_path, write_file):
+    """The clerk gets the result before the write-ahead log is copied into the store file: the import
+    commits to the log only, restores the connection's setting, and store.checkpoint does the copy."""
+    from enrollreview.store import checkpoint
+
+    db.execute("PRAGMA wal_autocheckpoint = 1")   # a checkpoint after every commit, unless switched off
+    checkpoint(db)
+    size = os.path.getsize(db_path)
+    res = import_file(db, write_file(make_834(400)))
+    assert res.ok and res.members == 400
+    assert db.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 1
+    assert os.path.getsize(db_path) == size          # everything is still in the log
+    checkpoint(db)
+    assert os.path.getsize(db_path) > size + 100_000  # now in the store file
+    assert db.execute("SELECT count(*) FROM members").fetchone()[0] == 400
+
+
 @pytest.mark.parametrize("enabled", [True, False])
 def test_import_leaves_the_garbage_collector_as_it_found_it(db, write_file, enabled):
     import gc

@@ -10,6 +10,7 @@ from typing import Any
 from .. import queries
 from ..ingest import import_file
 from ..phi import format_ssn, mask_ssn
+from ..store import checkpoint
 from . import CliError
 from ._common import TerminalProgress, add_format, emit, file_id, open_store
 
@@ -69,6 +70,8 @@ def cmd_import(args: Any) -> int:
         else:
             failed += 1
             print(res.summary(), file=sys.stderr)
+        sys.stdout.flush()
+        checkpoint(db)  # after the summary is out: the clerk does not wait for it
     return 1 if failed else 0
 
 

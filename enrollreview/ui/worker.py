@@ -30,7 +30,7 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from .. import import_process
 from ..ingest import ImportResult, Progress, import_file
-from ..store import StoreError, open_db
+from ..store import StoreError, checkpoint, open_db
 
 log = logging.getLogger("enrollreview.ui")
 
@@ -150,6 +150,7 @@ class ImportWorker(QObject):
                 res = import_file(db, path, is_demo=self.is_demo, progress=reporters[i], cancel=self._cancel.is_set)
                 self.results.append(res)
                 self.fileDone.emit(res)
+                checkpoint(db)  # a small file here (large ones go to a child): milliseconds
         finally:
             db.close()
 
@@ -190,6 +191,8 @@ class ImportWorker(QObject):
                 elif kind == "result":
                     self.results.append(msg[2])
                     self.fileDone.emit(msg[2])
+                    if len(self.results) == len(self.paths):
+                        break  # the child only checkpoints the store now; no need to wait for it
                 elif kind == "skipped":   # cancelled before it was started, as in _run
                     self.results.append(msg[2])
                 elif kind == "ready":
@@ -201,10 +204,14 @@ class ImportWorker(QObject):
         finally:
             if len(self.results) < len(self.paths):
                 cancel.set()  # a failure here: the child rolls back and ends
-            proc.join(30)
-            if proc.is_alive():
-                proc.terminate()
-                proc.join(5)
+                proc.join(30)
+                if proc.is_alive():
+                    proc.terminate()
+                    proc.join(5)
+            else:
+                # Every file is done and committed; the child is checkpointing the store, which readers
+                # and a next import do not wait for. multiprocessing reaps it (at the next start, or at exit).
+                proc.join(0)
             receiver.close()
             self.child_pid = None
         if len(self.results) == len(self.paths):
