@@ -33,6 +33,7 @@ from .parse import (
     ChunkJob,
     ChunkResult,
     parse_chunk,
+    parse_chunk_packed,
     worker_init,
 )
 from .store import utcnow as _utcnow
@@ -325,7 +326,7 @@ def _run_parallel(jobs: list[ChunkJob], n_workers: int, write: Callable[[ChunkRe
         pending = list(jobs)
         futures: list[cf.Future[ChunkResult]] = []
         while pending and len(futures) < n_workers + 1:
-            futures.append(ex.submit(parse_chunk, pending.pop(0)))
+            futures.append(ex.submit(parse_chunk_packed, pending.pop(0)))
         while futures:
             fut = futures.pop(0)
             while True:
@@ -336,7 +337,7 @@ def _run_parallel(jobs: list[ChunkJob], n_workers: int, write: Callable[[ChunkRe
                     if cancel is not None and cancel():
                         raise Cancelled() from None
             if pending:
-                futures.append(ex.submit(parse_chunk, pending.pop(0)))
+                futures.append(ex.submit(parse_chunk_packed, pending.pop(0)))
             write(res)
             res_end = res.end_offset
             del res
@@ -432,6 +433,7 @@ def _write_chunk(conn: Any, file_id: int, res: ChunkResult, m_off: int, t_off: i
                  t_seq: int) -> None:
     """Insert a chunk's rows, turning its local ids into store ids inside the SQL (no Python copies)."""
     fid = int(file_id)
+    res.unpack()
     if res.txn_rows:
         conn.executemany(
             f"INSERT INTO transactions (id, file_id, seq, member_count, first_ordinal, last_ordinal, raw, segs, "

@@ -13,6 +13,7 @@ from __future__ import annotations
 import bisect
 import gc
 import json
+import marshal
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -60,6 +61,24 @@ class ChunkResult:
     members: int
     transactions: int
     end_offset: int
+    packed: bytes | None = None   # the five row lists, marshalled (between processes)
+
+    _ROWS = ("txn_rows", "member_rows", "cov_rows", "cat_rows", "finding_rows")
+
+    def pack(self) -> ChunkResult:
+        """Marshal the rows into one bytes value for the trip to the importing process: about twice as
+        fast as pickling the tuples (the rows hold only str, int, float and None)."""
+        self.packed = marshal.dumps(tuple(getattr(self, n) for n in self._ROWS))
+        for n in self._ROWS:
+            setattr(self, n, [])
+        return self
+
+    def unpack(self) -> ChunkResult:
+        if self.packed is not None:
+            for n, rows in zip(self._ROWS, marshal.loads(self.packed), strict=True):
+                setattr(self, n, rows)
+            self.packed = None
+        return self
 
 
 def segs_json(segs: list[list[Any]]) -> str:
@@ -99,6 +118,11 @@ def worker_init(parent_pid: int) -> None:
         os._exit(0)
 
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+def parse_chunk_packed(job: ChunkJob) -> ChunkResult:
+    """parse_chunk for a worker process: the rows come back marshalled (ChunkResult.unpack)."""
+    return parse_chunk(job).pack()
 
 
 def parse_chunk(job: ChunkJob, cancel: Callable[[], bool] | None = None,
