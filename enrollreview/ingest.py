@@ -35,6 +35,7 @@ from .parse import (
     parse_chunk,
     parse_chunk_packed,
     worker_init,
+    worker_warm_up,
 )
 from .store import utcnow as _utcnow
 from .x12.reader import UnreadableFile, read_interchanges
@@ -220,6 +221,26 @@ def _check_guide(rr_segments: list[Any]) -> None:
 def _load(db: Database, data: bytes, base: dict[str, Any], progress: ProgressFn | None,
           cancel: CancelFn | None, run_rules: bool, started: float, path: str, workers: int | None
           ) -> ImportResult:
+    total = len(data)
+    n_workers = _worker_count(total) if workers is None else workers
+    # The parser processes start now, so that their start-up overlaps the reading and planning below.
+    try:
+        pool = _start_pool(n_workers) if n_workers > 1 else None
+    except OSError as e:   # no process can be started here
+        raise _PoolFailed(str(e)) from e
+    try:
+        return _load_with(db, data, base, progress, cancel, run_rules, started, path, n_workers, pool)
+    except BaseException:
+        if pool is not None:
+            for proc in list((getattr(pool, "_processes", None) or {}).values()):
+                proc.terminate()
+            pool.shutdown(wait=False, cancel_futures=True)
+        raise
+
+
+def _load_with(db: Database, data: bytes, base: dict[str, Any], progress: ProgressFn | None,
+               cancel: CancelFn | None, run_rules: bool, started: float, path: str, n_workers: int,
+               pool: Any) -> ImportResult:
     rr = read_interchanges(data)
     d: Delimiters = rr.delims
     head: list[Any] = []
@@ -235,7 +256,6 @@ def _load(db: Database, data: bytes, base: dict[str, Any], progress: ProgressFn 
     file_id = db["files"].insert({**base, "status": "imported",
                                   "delims": d.element + d.component + d.repetition + d.segment}).last_pk
     total = len(data)
-    n_workers = _worker_count(total) if workers is None else workers
     jobs = plan_chunks(rr.text, rr.start, d, path, n_workers * 4 if n_workers > 1 else 1)
     member_base = conn.execute("SELECT COALESCE(MAX(id), 0) FROM members").fetchone()[0] + 1
     txn_base = conn.execute("SELECT COALESCE(MAX(id), 0) FROM transactions").fetchone()[0] + 1
@@ -269,7 +289,9 @@ def _load(db: Database, data: bytes, base: dict[str, Any], progress: ProgressFn 
             raise Cancelled() from None
         write(res)
     else:
-        _run_parallel(jobs, n_workers, write, progress, cancel, total, tally, started)
+        _run_parallel(pool, jobs, n_workers, write, progress, cancel, total, tally, started)
+    if pool is not None:
+        pool.shutdown(wait=True)
     if cancel is not None and cancel():
         raise Cancelled()
     if rr.findings:  # envelope findings of the reader (BOM, lost ISA padding, ...)
@@ -311,16 +333,26 @@ def _worker_count(size: int) -> int:
     return max(1, min(4, os.cpu_count() or 1))
 
 
-def _run_parallel(jobs: list[ChunkJob], n_workers: int, write: Callable[[ChunkResult], None],
-                  progress: ProgressFn | None, cancel: CancelFn | None, total: int, tally: dict[str, int],
-                  started: float) -> None:
-    """Parse chunks in worker processes; write their rows here, in file order, as they arrive."""
+def _start_pool(n_workers: int) -> Any:
+    """n parser processes, each told to load the compiled map at once (spawn, not fork: the GUI calls
+    this from a thread, and forking a threaded Qt process is unsafe)."""
     import concurrent.futures as cf
     import multiprocessing
 
-    # spawn, not fork: the GUI calls this from a thread, and forking a threaded Qt process is unsafe.
     ex = cf.ProcessPoolExecutor(max_workers=n_workers, mp_context=multiprocessing.get_context("spawn"),
                                 initializer=worker_init, initargs=(os.getpid(),))
+    for _ in range(n_workers):
+        ex.submit(worker_warm_up)
+    return ex
+
+
+def _run_parallel(ex: Any, jobs: list[ChunkJob], n_workers: int, write: Callable[[ChunkResult], None],
+                  progress: ProgressFn | None, cancel: CancelFn | None, total: int, tally: dict[str, int],
+                  started: float) -> None:
+    """Parse chunks in the pool's processes; write their rows here, in file order, as they arrive. The
+    caller shuts the pool down (terminating its processes if anything here raises)."""
+    import concurrent.futures as cf
+
     try:
         # Keep only a few chunks in flight so finished rows do not pile up in memory.
         pending = list(jobs)
@@ -344,14 +376,8 @@ def _run_parallel(jobs: list[ChunkJob], n_workers: int, write: Callable[[ChunkRe
             if progress is not None:
                 progress(Progress(res_end, total, tally["segments"], tally["members"],
                                   time.perf_counter() - started))
-    except BaseException as e:
-        for proc in list((getattr(ex, "_processes", None) or {}).values()):
-            proc.terminate()
-        ex.shutdown(wait=False, cancel_futures=True)
-        if isinstance(e, cf.process.BrokenProcessPool):
-            raise _PoolFailed(str(e)) from e
-        raise
-    ex.shutdown(wait=True)
+    except cf.process.BrokenProcessPool as e:
+        raise _PoolFailed(str(e)) from e
 
 
 CHUNK_BYTES = 1_000_000  # small chunks keep each result quick to hand over (no long GUI stalls)

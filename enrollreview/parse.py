@@ -120,6 +120,14 @@ def worker_init(parent_pid: int) -> None:
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
+def worker_warm_up() -> None:
+    """The first task of each parser process: load the compiled map while the importing process is
+    still reading the file."""
+    from .x12.walker import compiled
+
+    compiled()
+
+
 def parse_chunk_packed(job: ChunkJob) -> ChunkResult:
     """parse_chunk for a worker process: the rows come back marshalled (ChunkResult.unpack)."""
     return parse_chunk(job).pack()
