@@ -18,7 +18,7 @@ import logging
 import os
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -256,7 +256,8 @@ def _load_with(db: Database, data: bytes, base: dict[str, Any], progress: Progre
     file_id = db["files"].insert({**base, "status": "imported",
                                   "delims": d.element + d.component + d.repetition + d.segment}).last_pk
     total = len(data)
-    jobs = plan_chunks(rr.text, rr.start, d, path, n_workers * 4 if n_workers > 1 else 1)
+    edges = chunk_edges(rr.text, rr.start, d, n_workers * 4 if n_workers > 1 else 1)
+    jobs = iter_chunks(rr.text, rr.start, d, path, edges)
     member_base = conn.execute("SELECT COALESCE(MAX(id), 0) FROM members").fetchone()[0] + 1
     txn_base = conn.execute("SELECT COALESCE(MAX(id), 0) FROM transactions").fetchone()[0] + 1
     tally = {"members": 0, "txns": 0, "segments": 0, "findings": 0}
@@ -275,8 +276,8 @@ def _load_with(db: Database, data: bytes, base: dict[str, Any], progress: Progre
         envelope_lines.extend(res.envelope_lines)
         groups.extend(res.groups)
 
-    if len(jobs) == 1:
-        job = jobs[0]
+    if len(edges) <= 2:
+        job = next(jobs)
         job.text = rr.text
 
         def chunk_progress(offset: int, segs: int, members: int) -> None:
@@ -346,7 +347,7 @@ def _start_pool(n_workers: int) -> Any:
     return ex
 
 
-def _run_parallel(ex: Any, jobs: list[ChunkJob], n_workers: int, write: Callable[[ChunkResult], None],
+def _run_parallel(ex: Any, jobs: Iterator[ChunkJob], n_workers: int, write: Callable[[ChunkResult], None],
                   progress: ProgressFn | None, cancel: CancelFn | None, total: int, tally: dict[str, int],
                   started: float) -> None:
     """Parse chunks in the pool's processes; write their rows here, in file order, as they arrive. The
@@ -355,10 +356,11 @@ def _run_parallel(ex: Any, jobs: list[ChunkJob], n_workers: int, write: Callable
 
     try:
         # Keep only a few chunks in flight so finished rows do not pile up in memory.
-        pending = list(jobs)
         futures: list[cf.Future[ChunkResult]] = []
-        while pending and len(futures) < n_workers + 1:
-            futures.append(ex.submit(parse_chunk_packed, pending.pop(0)))
+        for job in jobs:   # planned one at a time: the first ones are parsed while the rest are planned
+            futures.append(ex.submit(parse_chunk_packed, job))
+            if len(futures) >= n_workers + 1:
+                break
         while futures:
             fut = futures.pop(0)
             while True:
@@ -368,8 +370,9 @@ def _run_parallel(ex: Any, jobs: list[ChunkJob], n_workers: int, write: Callable
                 except cf.TimeoutError:
                     if cancel is not None and cancel():
                         raise Cancelled() from None
-            if pending:
-                futures.append(ex.submit(parse_chunk_packed, pending.pop(0)))
+            job = next(jobs, None)
+            if job is not None:
+                futures.append(ex.submit(parse_chunk_packed, job))
             write(res)
             res_end = res.end_offset
             del res
@@ -384,15 +387,16 @@ CHUNK_BYTES = 1_000_000  # small chunks keep each result quick to hand over (no 
 
 
 def plan_chunks(text: str, start: int, d: Delimiters, path: str, n: int) -> list[ChunkJob]:
-    """Split the file at ST boundaries into at least `n` chunks of about CHUNK_BYTES each.
+    """Split the file at ST boundaries into at least `n` chunks of about CHUNK_BYTES each."""
+    return list(iter_chunks(text, start, d, path, chunk_edges(text, start, d, n)))
 
-    One pass over the chunk ranges records what a single walker would know at each chunk's start:
-    the first segment's ordinal, the ISA and GS in force, and the control numbers seen before. Every
-    scan is bounded to one chunk, so no single C call holds the GIL for long.
-    """
+
+def chunk_edges(text: str, start: int, d: Delimiters, n: int) -> list[int]:
+    """Where the chunks of `plan_chunks` begin and end: [start, ST, ST, ..., len(text)] (quick: one
+    search per cut)."""
     size = len(text) - start
     if n <= 1 or size <= 0:
-        return [ChunkJob(0, path, start, len(text), 1, d, final=True)]
+        return [start, len(text)]
     n = max(n, -(-size // CHUNK_BYTES))
     t, e = re.escape(d.segment), re.escape(d.element)
     st_re = re.compile(t + r"[\r\n]*(?=ST" + e + ")")
@@ -403,8 +407,19 @@ def plan_chunks(text: str, start: int, d: Delimiters, path: str, n: int) -> list
             break
         if not bounds or m.end() > bounds[-1]:
             bounds.append(m.end())
-    if not bounds:
-        return [ChunkJob(0, path, start, len(text), 1, d, final=True)]
+    return [start, *bounds, len(text)]
+
+
+def iter_chunks(text: str, start: int, d: Delimiters, path: str, edges: list[int]) -> Iterator[ChunkJob]:
+    """The jobs of the chunks between `edges`, one at a time: each needs a pass over the chunks before
+    it (what a single walker would know at its start: the first segment's ordinal, the ISA and GS in
+    force, the control numbers seen before), so the first ones can be parsed while the rest are planned.
+    Every scan is bounded to one chunk, so no single C call holds the GIL for long.
+    """
+    if len(edges) <= 2:
+        yield ChunkJob(0, path, start, len(text), 1, d, final=True)
+        return
+    t, e = re.escape(d.segment), re.escape(d.element)
     empty_re = re.compile(t + r"(?=[\r\n]*" + t + ")")
     env_re = re.compile(t + r"[\r\n]*(?=(ISA|GS|ST)" + e + ")")
 
@@ -422,15 +437,13 @@ def plan_chunks(text: str, start: int, d: Delimiters, path: str, n: int) -> list
     gs_ids: list[str] = []
     st_ids: list[str] = []
     ordinal = 1
-    jobs: list[ChunkJob] = []
-    edges = [start, *bounds, len(text)]
     for i in range(len(edges) - 1):
         lo, hi = edges[i], edges[i + 1]
         job = ChunkJob(i, path, lo, hi, ordinal, d, final=(i == len(edges) - 2))
         if i:
             job.prefix = [isa] + ([gs] if gs is not None else [])
             job.isa_ids, job.gs_ids, job.st_ids = list(isa_ids), list(gs_ids), list(st_ids)
-        jobs.append(job)
+        yield job
         if i:  # every chunk after the first starts with an ST, which the scan below cannot see
             st_ids.append(segment_at(lo, ordinal).get(2))
         # Walk this chunk's envelope segments to know the state at the next chunk's start.
@@ -452,7 +465,6 @@ def plan_chunks(text: str, start: int, d: Delimiters, path: str, n: int) -> list
             else:
                 st_ids.append(seg.get(2))
         ordinal = seen_ordinal + count_segments(seen, hi)
-    return jobs
 
 
 def _write_chunk(conn: Any, file_id: int, res: ChunkResult, m_off: int, t_off: int, m_seq: int,
