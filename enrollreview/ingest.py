@@ -304,7 +304,6 @@ def _load_with(db: Database, data: bytes, base: dict[str, Any], progress: Progre
     if tally["members"] == 0:
         raise Rejected("the file has no members (no INS segment): it is empty or was cut off before the "
                        "first member")
-    _hash_transactions(db, file_id)
     nfind = tally["findings"] + len(rr.findings)
     db["files"].update(file_id, {
         **{k: v for k, v in envelope.items() if k in _FILE_ENV_COLS},
@@ -475,7 +474,7 @@ def _write_chunk(conn: Any, file_id: int, res: ChunkResult, m_off: int, t_off: i
     if res.txn_rows:
         conn.executemany(
             f"INSERT INTO transactions (id, file_id, seq, member_count, first_ordinal, last_ordinal, raw, segs, "
-            f"{', '.join(TXN_COLS)}) VALUES (? + {t_off}, {fid}, ? + {t_seq}, ?, ?, ?, ?, ?, "
+            f"content_hash, {', '.join(TXN_COLS)}) VALUES (? + {t_off}, {fid}, ? + {t_seq}, ?, ?, ?, ?, ?, ?, "
             f"{','.join('?' * len(TXN_COLS))})", res.txn_rows)
     if res.member_rows:
         conn.executemany(_member_insert_sql(m_off, t_off, m_seq, fid), res.member_rows)
@@ -522,18 +521,6 @@ def run_rules_after_import(db: Database, file_id: int) -> int:
     from .rules.engine import run_for_file
 
     return run_for_file(db, file_id)
-
-
-def _hash_transactions(db: Database, file_id: int) -> None:
-    rows = db.execute("SELECT t.id, t.raw, (SELECT group_concat(raw, char(10)) FROM "
-                      "(SELECT raw FROM members WHERE transaction_id = t.id ORDER BY seq)) "
-                      "FROM transactions t WHERE t.file_id = ?", [file_id]).fetchall()
-    updates = []
-    for tid, traw, mraw in rows:
-        lines = [ln for ln in (traw or "").split("\n") if not ln.startswith(("ST", "SE"))]
-        h = hashlib.sha256(("\n".join(lines) + "\n" + (mraw or "")).encode("latin-1", "replace")).hexdigest()
-        updates.append((h, tid))
-    db.conn.executemany("UPDATE transactions SET content_hash = ? WHERE id = ?", updates)
 
 
 _FILE_ENV_COLS = {"isa_sender_qual", "isa_sender", "isa_receiver_qual", "isa_receiver", "isa_date", "isa_time",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import bisect
 import gc
+import hashlib
 import json
 import marshal
 from collections.abc import Callable
@@ -99,6 +100,14 @@ MEMBER_COLS = ("ins01", "ins02", "ins03", "ins04", "ins05", "ins08", "ins17", "s
 MEMBER_JSON = ("phones", "old", "mailing", "other_names", "refs", "dates")
 
 
+def content_hash(txn_lines: list[str], member_raws: list[str]) -> str:
+    """transactions.content_hash (DUP-01, the same transaction received twice): SHA-256 of the
+    transaction's own segments without ST and SE (whose control numbers differ between resends),
+    a newline, then its members' segments in order."""
+    own = "\n".join(ln for ln in txn_lines if not ln.startswith(("ST", "SE")))
+    return hashlib.sha256((own + "\n" + "\n".join(member_raws)).encode("latin-1", "replace")).hexdigest()
+
+
 #: json.dumps(v, separators=(",", ":")) without building a new encoder for every value
 _json = json.JSONEncoder(separators=(",", ":")).encode
 
@@ -166,6 +175,7 @@ def _parse_chunk(job: ChunkJob, cancel: Callable[[], bool] | None,
     m_ranges: list[tuple[int, int, int]] = []
     t_ranges: list[tuple[int, int, int]] = []
     txn_local: dict[int, int] = {}
+    txn_member_raws: dict[int, list[str]] = {}   # the raw text of each open transaction's members
 
     def tid(t: TransactionRecord) -> int:
         return txn_local.setdefault(t.seq, len(txn_local))
@@ -173,10 +183,12 @@ def _parse_chunk(job: ChunkJob, cancel: Callable[[], bool] | None,
     def on_member(m: MemberRecord, t: TransactionRecord) -> None:
         mid = len(member_rows)
         f = m.fields
+        raw = "\n".join(m.lines)
+        txn_member_raws.setdefault(t.seq, []).append(raw)
         member_rows.append((
             mid, tid(t), m.seq, *map(f.get, MEMBER_COLS),
             *[_json(f[c]) if c in f else None for c in MEMBER_JSON],
-            m.first_ordinal, m.last_ordinal, "\n".join(m.lines), segs_json(m.segs),
+            m.first_ordinal, m.last_ordinal, raw, segs_json(m.segs),
         ))
         for c in m.coverages:
             cov_rows.append((mid, c["seq"], c["hd01"], c["hd03"], c["hd04"], c["hd05"], c["begin"], c["end"],
@@ -191,8 +203,10 @@ def _parse_chunk(job: ChunkJob, cancel: Callable[[], bool] | None,
     def on_txn(t: TransactionRecord) -> None:
         f = t.fields
         local = tid(t)
-        txn_rows.append((local, t.seq, t.member_count, t.first_ordinal, t.last_ordinal, "\n".join(t.lines),
-                         segs_json(t.segs), *(f.get(c) for c in TXN_COLS)))
+        raw = "\n".join(t.lines)
+        txn_rows.append((local, t.seq, t.member_count, t.first_ordinal, t.last_ordinal, raw,
+                         segs_json(t.segs), content_hash(t.lines, txn_member_raws.pop(t.seq, [])),
+                         *(f.get(c) for c in TXN_COLS)))
         t_ranges.append((t.first_ordinal, t.last_ordinal, local))
 
     walker = Walker(d)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -329,6 +330,27 @@ def test_the_tables_an_import_fills_have_no_triggers(db, db_path):
     reopened = open_db(db_path)
     assert reopened.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' "
                             "AND tbl_name = 'members'").fetchall() == []
+
+
+def test_transaction_hash_is_the_st_to_se_text_without_control_numbers(db, write_file):
+    """DUP-01 compares transactions.content_hash across files, including files imported by older
+    versions (which hashed the stored text afterwards): the parser processes must give the same value,
+    SHA-256 of the transaction's segments without ST and SE, a newline, then its members' segments."""
+    import hashlib
+
+    import_file(db, write_file(make_834(3, ctl=1)))
+    for tid, traw, stored in db.execute("SELECT id, raw, content_hash FROM transactions").fetchall():
+        own = "\n".join(ln for ln in traw.split("\n") if not ln.startswith(("ST", "SE")))
+        members = "\n".join(r[0] for r in db.execute(
+            "SELECT raw FROM members WHERE transaction_id = ? ORDER BY seq", [tid]))
+        assert stored == hashlib.sha256((own + "\n" + members).encode("latin-1")).hexdigest()
+    # the same transactions resent under new ST02/SE02 (and envelope) control numbers: the same hashes
+    resent = re.sub(r"(ST\*834\*|SE\*\d+\*)0(\d{3})", r"\g<1>7\2", make_834(3, ctl=2))
+    assert "ST*834*7001" in resent and "*0001~" not in resent
+    import_file(db, write_file(resent))
+    rows = db.execute("SELECT file_id, content_hash FROM transactions ORDER BY file_id, seq").fetchall()
+    assert [h for f, h in rows if f == 1] == [h for f, h in rows if f == 2]
+    assert len({h for _, h in rows}) == 3
 
 
 def test_the_import_leaves_the_wal_checkpoint_to_its_caller(db, db_path, write_file):
