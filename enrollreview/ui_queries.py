@@ -17,6 +17,7 @@ from sqlite_utils import Database
 
 from . import queries
 from .phi import mask_ssn
+from .store import rows as _rows
 
 CATEGORIES = ("duplicate", "maintenance", "family", "subsidy", "data_quality", "missing")
 CATEGORY_LABELS = {"duplicate": "Duplicate", "maintenance": "Maintenance", "family": "Family",
@@ -27,12 +28,6 @@ _SEV_SQL = "CASE {c} WHEN 'error' THEN 0 WHEN 'warning' THEN 1 ELSE 2 END"
 
 # A flag is "open" until a later file resolves it or a clerk closes it (statuses from issue 5).
 OPEN_SQL = "(f.resolved_at IS NULL AND f.status NOT LIKE 'closed%' AND f.status <> 'corrected')"
-
-
-def _rows(db: Database, sql: str, params: Any = ()) -> list[dict[str, Any]]:
-    cur = db.execute(sql, params)
-    cols = [c[0] for c in cur.description]
-    return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
 
 
 # -- the queue -----------------------------------------------------------------------------------

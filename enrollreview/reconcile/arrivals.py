@@ -25,13 +25,13 @@ roster rows in one pass instead (about a second for 100,000 members against 100,
 
 from __future__ import annotations
 
-import datetime as _dt
 import logging
 import sqlite3
 import time
 
 from sqlite_utils import Database
 
+from ..store import utcnow
 from .reconcile import GROUP_KEY, MATCH_CONDITIONS, MEMBER_KEYS, NAME_KEY, register_functions
 
 log = logging.getLogger("enrollreview.reconcile")
@@ -110,7 +110,7 @@ def _resolve(db: Database, file_id: int) -> list[int]:
     ids = [r[0] for r in conn.execute("SELECT DISTINCT flag FROM ar_c ORDER BY flag")]
     if not ids:
         return []
-    now = _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat()
+    now = utcnow()
     conn.execute("UPDATE flags SET resolved_at = ?, resolved_by_file_id = ?, updated_at = ? "
                  "WHERE id IN (SELECT flag FROM ar_c) AND resolved_at IS NULL", [now, file_id, now])
     from ..review import workflow

@@ -9,13 +9,14 @@ same column name.
 
 from __future__ import annotations
 
-import datetime as _dt
 import json
 import re
 from dataclasses import dataclass
 from typing import Any
 
 from sqlite_utils import Database
+
+from ..store import utcnow as _now
 
 
 @dataclass(frozen=True)
@@ -159,10 +160,6 @@ def describe(mapping: dict[str, str]) -> list[tuple[str, str, str]]:
 
 
 # -- saved mappings ------------------------------------------------------------------------------
-
-def _now() -> str:
-    return _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat()
-
 
 def save_mapping(db: Database, name: str, sender: str, mapping: dict[str, str],
                  headers: list[str] | None = None) -> None:

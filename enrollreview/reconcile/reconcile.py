@@ -52,6 +52,8 @@ from sqlite_utils import Database
 
 from ..phi import mask_ssn
 from ..review.statuses import NEEDS_CALL_BACK, NEW
+from ..store import rows as _rows
+from ..store import utcnow as _now
 from .normalize import (
     amount_cents,
     cents_to_text,
@@ -150,10 +152,6 @@ class ReconcileResult:
 
 class ReconcileError(Exception):
     """Nothing to reconcile (no roster); str() is one line for the clerk."""
-
-
-def _now() -> str:
-    return _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat()
 
 
 def latest_roster_id(db: Database) -> int | None:
@@ -307,12 +305,6 @@ MATCH_CONDITIONS = {
 def register_functions(db: Database) -> None:
     db.conn.create_function("er_name_key", 2, name_key, deterministic=True)
     db.conn.create_function("er_usable_ssn", 1, usable_ssn, deterministic=True)
-
-
-def _rows(db: Database, sql: str, params: Any = ()) -> list[dict[str, Any]]:
-    cur = db.execute(sql, params)
-    cols = [c[0] for c in cur.description]
-    return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
 
 
 # -- values as the clerk reads them ----------------------------------------------------------------

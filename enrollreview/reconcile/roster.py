@@ -25,6 +25,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from ..store import utcnow as _now
 from . import mapping as mp
 from .normalize import (
     GENDERS,
@@ -419,10 +420,6 @@ class RosterImportResult:
             lines.append(f"... and {len(errs) - limit:,} more: " +
                          "; ".join(f"{k} ({n:,})" for k, n in kinds.most_common(5)))
         return lines
-
-
-def _now() -> str:
-    return _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat()
 
 
 def resolve_mapping(db: Database, headers: list[str], *, mapping: dict[str, str] | None = None,

@@ -22,6 +22,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from ..phi import format_ssn, mask_ssn
+from ..store import rows as _rows
 from .normalize import cents_to_text
 from .reconcile import FIELD_LABELS, ROSTER_FIELD, STATUS_WORDS
 
@@ -30,12 +31,6 @@ NO_834_NOTE = ("No 834 was received for this person: the exchange roster lists t
 
 _REL = {"18": "self", "01": "spouse", "19": "child", "53": "life partner", "17": "stepchild",
         "09": "adopted child", "10": "foster child", "15": "ward"}
-
-
-def _rows(db: Database, sql: str, params: Any = ()) -> list[dict[str, Any]]:
-    cur = db.execute(sql, params)
-    cols = [c[0] for c in cur.description]
-    return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
 
 
 def _ssn(v: str | None, show: bool) -> str:

@@ -18,7 +18,6 @@ touched, using everything in the store, and keep the `flags` table in step.
 
 from __future__ import annotations
 
-import datetime as _dt
 import importlib
 import json
 import logging
@@ -30,6 +29,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from .. import settings as _settings
+from ..store import utcnow as _utcnow
 from . import history
 from .base import ISO_GLOB, REGISTRY, At, Context, Flag, Rule, chunks
 
@@ -376,10 +376,6 @@ def run_all(db: Database) -> dict[str, int]:
     res = _run(db, None, resolved_by=None)
     db.execute("UPDATE rule_runs SET ruled_at = ?", [_utcnow()])
     return res
-
-
-def _utcnow() -> str:
-    return _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat()
 
 
 def _run(db: Database, file_ids: list[int] | None, *, resolved_by: int | None) -> dict[str, int]:
