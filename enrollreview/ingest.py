@@ -46,7 +46,6 @@ log = logging.getLogger("enrollreview.ingest")
 GUIDE = "005010X220A1"
 IMPORT_CACHE_KIB = -65536
 BATCH = 2000
-PROGRESS_EVERY = 5000  # segments
 
 
 class Cancelled(Exception):

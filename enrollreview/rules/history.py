@@ -210,10 +210,6 @@ def bulk_insert(db: Database, table: str, sql: str, rows: list[tuple[Any, ...]])
             conn.execute(ddl)
 
 
-def _iso(d: str | None) -> bool:
-    return bool(d) and len(d) == 10 and d[4] == "-" and d[7] == "-"  # type: ignore[index]
-
-
 def _heads(db: Database, rows: list[Any]) -> dict[int, int | None]:
     """members.id -> the subscriber row it belongs to in its transaction (itself for a subscriber)."""
     subs_by_txn: dict[int, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
