@@ -3,7 +3,7 @@
 A large import run in a thread of the GUI process shares that process's GIL with the window, and
 some of its steps keep the GIL for 50-200 ms at a time, during which the window cannot paint or
 take a click: a full run of the cyclic garbage collector over the millions of row objects the
-import holds, freeing a 100,000-row list at the end of a rules step, unpickling a chunk of rows from
+import holds, freeing a 100,000-row list at the end of a rules step, unpacking a chunk of rows from
 a parser process, decoding the 36 MB file. None of these can be interrupted, so the only cure that
 stays true as the import code changes is to keep the import out of the GUI process: `main` runs
 `ingest.import_file` in a spawned child (with its own connection) and reports over a pipe. The
@@ -16,11 +16,11 @@ the worker thread would. Messages from the child, each a tuple:
     ("log", level, name, text)      the child's log records, written to the app's log by the parent
     ("result", i, ImportResult)     file i is done (imported, rejected, duplicate or cancelled)
     ("skipped", i, ImportResult)    file i was not started: the batch was cancelled before it
-After the last result the child only checkpoints the store and ends; the parent does not wait for it
-(see ui.worker.ImportWorker._import_in_child).
 and, ending the batch early:
     ("store_error", text)           the store could not be opened or was locked (StoreError, OperationalError)
     ("crash", traceback_text)       a bug
+After the last result the child only checkpoints the store and ends; the parent does not wait for it
+(see ui.worker.ImportWorker._import_in_child).
 
 This module must not import PySide6 (tests/test_boundaries.py): the child never loads Qt.
 """
