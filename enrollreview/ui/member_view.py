@@ -501,11 +501,3 @@ class MemberView(QWidget):
     @Slot()
     def _on_next(self) -> None:
         self.stepRequested.emit(1)
-
-    def step_flag(self, step: int) -> None:
-        """Move to the member's next / previous flag."""
-        if not self.flags:
-            return
-        row = self.flags_view.current_row()
-        target = max(0, min(len(self.flags) - 1, (row if row >= 0 else 0) + step))
-        self.flags_view.select_row(target)

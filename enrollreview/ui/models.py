@@ -423,12 +423,6 @@ class QueueModel(ColumnsModel):
             return   # already in (or on its way to) this order (the view calls sort() when sorting is switched on)
         self._request(w.filter, key, desc, (), False)
 
-    def sort_column(self) -> int:
-        for i, c in enumerate(self.columns):
-            if c.key == self.sort_key:
-                return i
-        return 0
-
     # -- reading ------------------------------------------------------------------------------
     def cell(self, row: int, column: int, role: int) -> Any:
         if self.rows[row].get("missing"):

@@ -347,9 +347,6 @@ class QueuePanel(QWidget):
         r = self.model.row(self.view.current_row())
         return r.get("key") if r else None
 
-    def current_row_data(self) -> dict[str, Any] | None:
-        return self.model.row(self.view.current_row())
-
     def selected_rows(self) -> list[dict[str, Any]]:
         """The selected queue rows, top to bottom."""
         rows = sorted(i.row() for i in self.view.selectionModel().selectedRows())

@@ -39,7 +39,7 @@ from ..phi import format_ssn, mask_ssn
 from ..review import statuses as st
 from ..review import workflow as wf
 from ..review.audit import os_user, record
-from ..review.history import member_history, member_rows, timeline
+from ..review.history import member_history, timeline
 from .audit_view import AuditView
 
 log = logging.getLogger("enrollreview.ui")
@@ -468,7 +468,3 @@ class BulkActionBar(QWidget):
         self.changed.emit()
         return True
 
-
-def member_row_ids(db: Database, member_row: int) -> list[int]:
-    """Every members.id of the same member across files (for scoping other views)."""
-    return member_rows(db, member_row)
