@@ -351,6 +351,9 @@ def test_transaction_hash_is_the_st_to_se_text_without_control_numbers(db, write
     rows = db.execute("SELECT file_id, content_hash FROM transactions ORDER BY file_id, seq").fetchall()
     assert [h for f, h in rows if f == 1] == [h for f, h in rows if f == 2]
     assert len({h for _, h in rows}) == 3
+    # what the clerk sees: each resent transaction flagged as received before
+    dup = db.execute("SELECT message FROM flags WHERE rule = 'DUP-01' AND file_id = 2").fetchall()
+    assert len(dup) == 3 and all("word-for-word copy of transaction ST02 000" in m for (m,) in dup), dup
 
 
 def test_the_import_leaves_the_wal_checkpoint_to_its_caller(db, db_path, write_file):
