@@ -58,7 +58,7 @@ def test_automatic_collection_is_off_and_the_timer_collects(collector, qtbot, co
     ref = cycles(2000)                  # far over the gen-0 threshold: Python would have collected by now
     assert ref() is not None and collections_seen == []
     qtbot.waitUntil(lambda: ref() is None, timeout=5000)
-    assert collector.collections[0] >= 1
+    assert sum(collector.collections) >= 1   # young ones first, or an older generation when its threshold is crossed too
 
 
 def test_old_garbage_is_collected_too(collector, qtbot):
