@@ -5,18 +5,20 @@ parser cannot be seen in timings. callgrind counts the instructions a run execut
 the same input gives the same count whatever else the machine is doing. This benchmark generates a file,
 then counts, in a child process under callgrind, what `parse.parse_chunk` and packing its rows for the
 importing process cost (start-up, reading the file and compiling the map are counted separately and
-subtracted). With --parts it repeats the count with parts of the work left out, which splits the cost
-between the reader, the walker and its element checks, the member builder and the row packing.
+subtracted), for the plain-Python parser and, when `./dev` has built it, the compiled one
+(enrollreview/accel.py). With --parts it repeats the plain count with parts of the work left out, which
+splits the cost between the reader, the walker and its element checks, the member builder and the rows.
 
     ./dev bench parse_instructions [--members N] [--style employer|exchange] [--parts]
 
-Needs valgrind (Debian package `valgrind`). About 50 s per count at the default 3,000 members: 2 counts
-without --parts, 6 with it.
+Needs valgrind (Debian package `valgrind`). About 50 s per count at the default 3,000 members: 4 counts
+without --parts (2 with no compiled build), 8 with it.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import subprocess
 import sys
@@ -64,12 +66,14 @@ def _child(path: str, mode: str) -> None:
     print(res.members, res.segments)
 
 
-def _count(path: Path, mode: str) -> tuple[int, str]:
-    """(instructions, the child's output) of one run under callgrind."""
+def _count(path: Path, mode: str, compiled: bool = False) -> tuple[int, str]:
+    """(instructions, the child's output) of one run under callgrind, on the plain-Python parser unless
+    `compiled` (the parts are split on the plain one: a compiled class cannot have a method replaced)."""
+    env = {**os.environ, "ENROLLREVIEW_ACCEL": "1" if compiled else "0"}
     out = subprocess.run(
         ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, "-m",
          "benchmarks.parse_instructions", "--child", str(path), mode],
-        capture_output=True, text=True, check=True, cwd=Path(__file__).resolve().parents[1])
+        capture_output=True, text=True, check=True, cwd=Path(__file__).resolve().parents[1], env=env)
     for line in out.stderr.splitlines():
         if "Collected :" in line:
             return int(line.split(":")[1].strip().replace(",", "")), out.stdout.strip()
@@ -95,12 +99,24 @@ def main(argv: list[str] | None = None) -> int:
         full, out = _count(path, "full")
         members, segments = (int(x) for x in out.split())
         work = full - base
-        print(f"parser instructions ({args.style} style, {members:,} members, {segments:,} segments): "
-              f"{work / 1e9:.3f} G = {work / segments:,.0f} a segment, {work / members:,.0f} a member")
+        print(f"parser instructions ({args.style} style, {members:,} members, {segments:,} segments):")
+        print(f"  plain Python      {work / 1e9:.3f} G = {work / segments:,.0f} a segment, "
+              f"{work / members:,.0f} a member")
+        from enrollreview import accel
+
+        if accel.up_to_date():
+            cbase, _ = _count(path, "startup", compiled=True)
+            cfull, _ = _count(path, "full", compiled=True)
+            cwork = cfull - cbase
+            print(f"  compiled (mypyc)  {cwork / 1e9:.3f} G = {cwork / segments:,.0f} a segment, "
+                  f"{cwork / members:,.0f} a member ({100 * (1 - cwork / work):.0f}% fewer)")
+        else:
+            print("  compiled (mypyc)  not built for these sources (./dev builds it)")
         if args.parts:
+            print("  plain Python, by part:")
             counts = [work] + [_count(path, m)[0] - base for m, _ in MODES[1:]] + [0]
             for (_, part), a, b in zip(MODES, counts, counts[1:], strict=False):
-                print(f"  {part:<45} {(a - b) / segments:>8,.0f} a segment  {100 * (a - b) / work:5.1f}%")
+                print(f"    {part:<43} {(a - b) / segments:>8,.0f} a segment  {100 * (a - b) / work:5.1f}%")
     return 0
 
 

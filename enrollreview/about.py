@@ -17,7 +17,7 @@ import sqlite3
 import sys
 from typing import Any
 
-from . import __version__
+from . import __version__, accel
 from .paths import resources_dir
 
 BUILD_INFO = "build_info.json"
@@ -31,6 +31,7 @@ LABELS = {
     "pyx12": "pyx12",
     "sqlite-utils": "sqlite-utils",
     "sqlite": "SQLite",
+    "parser": "834 parser",
     "qt": "Qt",
     "pyside6": "PySide6",
 }
@@ -90,7 +91,8 @@ def _qt_versions() -> dict[str, str]:
 
 
 def version_info() -> dict[str, str]:
-    """enrollreview, build, Python, pyx12, sqlite-utils and SQLite versions; Qt and PySide6 when present."""
+    """enrollreview, build, Python, pyx12, sqlite-utils and SQLite versions, whether the 834 parser is
+    compiled; Qt and PySide6 when present."""
     bi = build_info()
     kind = install_kind()
     if bi.get("built_at"):
@@ -106,6 +108,7 @@ def version_info() -> dict[str, str]:
         "pyx12": _dist_version("pyx12", "pyx12"),
         "sqlite-utils": _dist_version("sqlite-utils"),
         "sqlite": sqlite3.sqlite_version,
+        "parser": accel.describe(),
     }
     if bi.get("commit"):
         info["commit"] = str(bi["commit"])

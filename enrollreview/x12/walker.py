@@ -135,15 +135,14 @@ class _Ele:
             self.ele_pos, self.sub_pos = e.seq, None
         # Code list check, as element_if._is_valid_code: the map's codes, else an external code set.
         self.codes: frozenset[Any] | None = None
-        if e._valid_codes_set or e.external_codes is not None:
+        ext = e.external_codes
+        if (e._valid_codes_set or ext is not None) and not (ext is not None and ext in ext_codes.exclude_list):
+            # (an excluded external list lets every value pass: no code check at all)
             codes = set(e._valid_codes_set)
-            if e.external_codes is not None:
-                if e.external_codes in ext_codes.exclude_list:
-                    codes = None  # excluded external list: every value passes
-                else:
-                    # (pyx12 raises EngineError for an undefined external list; the maps define them all)
-                    codes |= ext_codes.codes.get(e.external_codes, {}).get("codes", frozenset())
-            self.codes = frozenset(codes) if codes is not None else None
+            if ext is not None:
+                # (pyx12 raises EngineError for an undefined external list; the maps define them all)
+                codes |= ext_codes.codes.get(ext, {}).get("codes", frozenset())
+            self.codes = frozenset(codes)
         self.code_check = self.codes is not None
         # Mandatory-when-empty rule (element_if._validate_when_empty).
         self.empty_errs: tuple[tuple[str, str], ...] = ()
