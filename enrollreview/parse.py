@@ -17,6 +17,7 @@ import json
 import marshal
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from json.encoder import c_make_encoder, encode_basestring_ascii  # type: ignore[attr-defined]
 from typing import Any
 
 from .x12.model import MemberBuilder, MemberRecord, TransactionRecord
@@ -108,8 +109,17 @@ def content_hash(txn_lines: list[str], member_raws: list[str]) -> str:
     return hashlib.sha256((own + "\n" + "\n".join(member_raws)).encode("latin-1", "replace")).hexdigest()
 
 
-#: json.dumps(v, separators=(",", ":")) without building a new encoder for every value
-_json = json.JSONEncoder(separators=(",", ":")).encode
+def _compact_json() -> Callable[[Any], str]:
+    """json.dumps(v, separators=(",", ":")) for parsed values (dicts, lists, str, numbers), calling C's
+    encoder directly: JSONEncoder.encode builds a new one for every value (2.3 us each, 0.6 CPU-s at 100k)."""
+    enc = json.JSONEncoder(separators=(",", ":"))
+    if c_make_encoder is None:  # a Python without the _json accelerator
+        return enc.encode
+    it = c_make_encoder(None, enc.default, encode_basestring_ascii, None, ":", ",", False, False, True)
+    return lambda v: "".join(it(v, 0))
+
+
+_json = _compact_json()
 
 
 def worker_init(parent_pid: int) -> None:
@@ -223,10 +233,9 @@ def _parse_chunk(job: ChunkJob, cancel: Callable[[], bool] | None,
         primed_groups = 0
     reader_findings: list[Finding] = []
     nseg = 0
-    step, add = walker.step, builder.add
     last = job.begin
     for seg in iter_segments(text, lo, hi, d, job.first_ordinal, reader_findings, final=job.final, base=base):
-        add(seg, step(seg))
+        builder.add(seg, walker.step(seg))  # (no bound-method locals: compiled, these are direct calls)
         nseg += 1
         if nseg % CANCEL_EVERY == 0:
             if cancel is not None and cancel():
