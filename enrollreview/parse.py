@@ -18,14 +18,14 @@ import marshal
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from json.encoder import c_make_encoder, encode_basestring_ascii  # type: ignore[attr-defined]
-from typing import Any
+from typing import Any, Final
 
 from .x12.model import MemberBuilder, MemberRecord, TransactionRecord
 from .x12.reader import iter_segments
 from .x12.types import Delimiters, Finding, Segment
 from .x12.walker import Walker
 
-CANCEL_EVERY = 5000  # segments
+CANCEL_EVERY: Final = 5000  # segments
 
 
 class ChunkCancelled(Exception):
@@ -88,17 +88,17 @@ def segs_json(segs: list[list[Any]]) -> str:
     return "[" + ",".join([f'[{o},"{lp}",{off}]' for o, lp, off in segs]) + "]"
 
 
-TXN_COLS = ("isa_control", "gs_control", "gs_version", "gs_functional", "st_id", "st_control", "st_version",
+TXN_COLS: Final = ("isa_control", "gs_control", "gs_version", "gs_functional", "st_id", "st_control", "st_version",
             "se_count", "se_control", "bgn_purpose", "bgn_ref", "bgn_date", "bgn_time", "bgn_action",
             "master_policy", "file_effective", "qty_to", "qty_dt", "qty_et", "sponsor_name", "sponsor_id",
             "payer_name", "payer_id", "broker_name", "broker_id", "tpa_name", "tpa_id")
-MEMBER_COLS = ("ins01", "ins02", "ins03", "ins04", "ins05", "ins08", "ins17", "subscriber_id", "member_id",
+MEMBER_COLS: Final = ("ins01", "ins02", "ins03", "ins04", "ins05", "ins08", "ins17", "subscriber_id", "member_id",
                "issuer_member_id", "issuer_subscriber_id", "payment_tx_id", "group_policy_id", "case_number",
                "policy_id", "elig_begin", "elig_end", "maint_eff", "amrc", "last_name", "first_name",
                "middle_name", "prefix", "suffix", "id_qual", "ssn", "other_id", "phone", "email", "address1",
                "address2", "city", "state", "zip", "county", "dob", "gender", "marital", "race", "has_dmg",
                "tobacco", "language")
-MEMBER_JSON = ("phones", "old", "mailing", "other_names", "refs", "dates")
+MEMBER_JSON: Final = ("phones", "old", "mailing", "other_names", "refs", "dates")
 
 
 def content_hash(txn_lines: list[str], member_raws: list[str]) -> str:
@@ -119,7 +119,7 @@ def _compact_json() -> Callable[[Any], str]:
     return lambda v: "".join(it(v, 0))
 
 
-_json = _compact_json()
+_json: Final = _compact_json()
 
 
 def worker_init(parent_pid: int) -> None:

@@ -14,28 +14,28 @@ import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 from .types import Delimiters, Segment
 
 # 2100 loops by NM101 (TR3 X220A1).
-NM1_LOOPS = {
+NM1_LOOPS: Final = {
     "IL": "2100A", "74": "2100A", "70": "2100B", "31": "2100C", "36": "2100D", "M8": "2100E",
     "S3": "2100F", "45": "2100H",
 }
-LOOP_PATHS = {"2000": "2000", "2700": "2000/2700", "2750": "2000/2700/2750", "2310": "2000/2300/2310",
+LOOP_PATHS: Final = {"2000": "2000", "2700": "2000/2700", "2750": "2000/2700/2750", "2310": "2000/2300/2310",
               "2320": "2000/2300/2320", "2330": "2000/2300/2320/2330"}
-RESPONSIBLE = {"E1", "EI", "EXS", "GB", "GD", "J6", "LR", "QD", "S1", "TZ", "X4"}
-REF_2000 = {"0F": "subscriber_id", "17": "member_id", "23": "issuer_member_id", "ZZ": "issuer_subscriber_id",
+RESPONSIBLE: Final = {"E1", "EI", "EXS", "GB", "GD", "J6", "LR", "QD", "S1", "TZ", "X4"}
+REF_2000: Final = {"0F": "subscriber_id", "17": "member_id", "23": "issuer_member_id", "ZZ": "issuer_subscriber_id",
             "6O": "payment_tx_id", "1L": "group_policy_id", "3H": "case_number"}
-DTP_2000 = {"356": "elig_begin", "357": "elig_end", "303": "maint_eff"}
-DTP_2300 = {"348": "begin", "349": "end", "303": "maint_eff", "543": "paid_through"}
-REF_2300 = {"CE": "plan_id", "1L": "policy_id", "X9": "issuer_policy_id"}
-PHONE_QUALS = frozenset({"TE", "HP", "CP", "WP", "BN"})
-_PAD = [""] * 18  # so parsers can index up to element 17 without bounds checks
-_BOUNDARY = frozenset({"ISA", "GS", "GE", "IEA", "ST", "SE", "INS"})
-MONEY_RE = re.compile(r"^-?\d+(\.\d+)?$|^-?\.\d+$")
-_CTRL = str.maketrans({"\n": "\u240a", "\r": "\u240d"})
+DTP_2000: Final = {"356": "elig_begin", "357": "elig_end", "303": "maint_eff"}
+DTP_2300: Final = {"348": "begin", "349": "end", "303": "maint_eff", "543": "paid_through"}
+REF_2300: Final = {"CE": "plan_id", "1L": "policy_id", "X9": "issuer_policy_id"}
+PHONE_QUALS: Final = frozenset({"TE", "HP", "CP", "WP", "BN"})
+_PAD: Final = [""] * 18  # so parsers can index up to element 17 without bounds checks
+_BOUNDARY: Final = frozenset({"ISA", "GS", "GE", "IEA", "ST", "SE", "INS"})
+MONEY_RE: Final = re.compile(r"^-?\d+(\.\d+)?$|^-?\.\d+$")
+_CTRL: Final = str.maketrans({"\n": "\u240a", "\r": "\u240d"})
 
 
 @functools.lru_cache(maxsize=8192)  # the same few dates repeat throughout a file

@@ -14,14 +14,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Final
 
 from .types import INTERCHANGE, SEGMENT, Delimiters, Finding, Segment
 
-ISA_LEN = 106
-_BOM = b"\xef\xbb\xbf"
-_CHUNK = 1 << 20
-_LINE_BREAKS = "\r\n"
-_new_segment = tuple.__new__
+ISA_LEN: Final = 106
+_BOM: Final = b"\xef\xbb\xbf"
+_CHUNK: Final = 1 << 20
+_LINE_BREAKS: Final = "\r\n"
+_new_segment: Final = tuple.__new__
 
 
 class UnreadableFile(Exception):

@@ -47,23 +47,23 @@ import threading
 from bisect import bisect_left
 from collections.abc import Iterable
 from operator import itemgetter
-from typing import Any
+from typing import Any, Final
 
 from .types import ELEMENT, GROUP, INTERCHANGE, SEGMENT, TRANSACTION, Delimiters, Finding, Segment
 
-MAP_FILE = "834.5010.X220.A1.xml"
-CONTROL_MAP_FILE = "x12.control.00501.xml"
+MAP_FILE: Final = "834.5010.X220.A1.xml"
+CONTROL_MAP_FILE: Final = "x12.control.00501.xml"
 #: Loops that are pyx12 plumbing rather than implementation-guide loops; left out of loop paths.
-SKIP_LOOPS = frozenset({"ISA_LOOP", "GS_LOOP", "ST_LOOP", "HEADER", "DETAIL", "LS_LOOP"})
-_ENVELOPE = frozenset({"ISA", "IEA", "GS", "GE", "ST", "SE"})
-_DATE_TYPES = frozenset({"RD8", "DT", "D8", "D6"})
-_DTP_TYPES = frozenset({"RD8", "D8", "D6", "DT", "TM"})
-_SEG_ID_RX = re.compile(r"^[A-Z][A-Z0-9]{1,2}$", re.S)
+SKIP_LOOPS: Final = frozenset({"ISA_LOOP", "GS_LOOP", "ST_LOOP", "HEADER", "DETAIL", "LS_LOOP"})
+_ENVELOPE: Final = frozenset({"ISA", "IEA", "GS", "GE", "ST", "SE"})
+_DATE_TYPES: Final = frozenset({"RD8", "DT", "D8", "D6"})
+_DTP_TYPES: Final = frozenset({"RD8", "D8", "D6", "DT", "TM"})
+_SEG_ID_RX: Final = re.compile(r"^[A-Z][A-Z0-9]{1,2}$", re.S)
 # Characters pyx12 reports as control characters (validation.contains_control_character).
-_CTRL_RX = re.compile("[\x01-\x07\x09-\x0d\x11-\x17\x1c-\x1f]")
+_CTRL_RX: Final = re.compile("[\x01-\x07\x09-\x0d\x11-\x17\x1c-\x1f]")
 # pyx12's 5010 extended character set (validation.rec_ID_E5), as a positive class.
-_E5_CLASS = r"""[A-Z0-9!"&'()*+,\-\./:;?= a-z%~@\[\]_{}\\|<>^`#$]"""
-_CTRL_NAMES = {
+_E5_CLASS: Final = r"""[A-Z0-9!"&'()*+,\-\./:;?= a-z%~@\[\]_{}\\|<>^`#$]"""
+_CTRL_NAMES: Final = {
     "BEL": "bell",
     "HT": "tab",
     "LF": "line feed",
@@ -75,7 +75,7 @@ _CTRL_NAMES = {
     "RS": "record separator",
     "US": "unit separator",
 }
-_TYPE_WORDS = {
+_TYPE_WORDS: Final = {
     "AN": "text",
     "ID": "code",
     "N0": "whole-number",
@@ -84,7 +84,7 @@ _TYPE_WORDS = {
     "DT": "date",
     "TM": "time",
 }
-_CACHE_LIMIT = 4096  # entries per map node before its cache is emptied (bounds memory on 2M segments)
+_CACHE_LIMIT: Final = 4096  # entries per map node before its cache is emptied (bounds memory on 2M segments)
 
 _SEG, _LOOP, _ROOT = 0, 1, 2
 
@@ -657,7 +657,7 @@ def _validate(node: _Seg, fields: list[str], sub: str, is_isa: bool) -> tuple[_R
 # ----------------------------------------------------------------------------------------------------
 # The walker
 # ----------------------------------------------------------------------------------------------------
-_LEVEL = {"isa": INTERCHANGE, "gs": GROUP, "st": TRANSACTION}
+_LEVEL: Final = {"isa": INTERCHANGE, "gs": GROUP, "st": TRANSACTION}
 
 
 class Walker:
@@ -1198,8 +1198,11 @@ class Walker:
         return target
 
 
-_P_SEG, _P_ENTER, _P_NONE, _P_LOST = 0, 1, 2, 3
-_PROGRAM_LIMIT = 100000
+_P_SEG: Final = 0
+_P_ENTER: Final = 1
+_P_NONE: Final = 2
+_P_LOST: Final = 3
+_PROGRAM_LIMIT: Final = 100000
 # (kind, landing segment, loop entered, 'mandatory missing' checks as (counter slot, message))
 _Program = tuple[int, "_Seg | None", "_Loop | None", tuple[tuple[int, str], ...], Any]
 
@@ -1320,9 +1323,9 @@ class _Trace:
         return None
 
 
-_VALID_IDS: set[str] = set()
+_VALID_IDS: Final[set[str]] = set()
 # Valid segment ids with no envelope/HL bookkeeping: Walker.step's fast path.
-_PLAIN_IDS: set[str] = set()
+_PLAIN_IDS: Final[set[str]] = set()
 
 
 def _int(val: str | None) -> int | None:
