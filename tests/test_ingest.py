@@ -332,6 +332,18 @@ def test_the_tables_an_import_fills_have_no_triggers(db, db_path):
                             "AND tbl_name = 'members'").fetchall() == []
 
 
+def test_store_connections_may_sort_on_every_core(db, db_path):
+    """The rules after a large import are one SQLite connection on one core; large sorts (rebuilding an
+    index after a bulk insert, GROUP BY over the file's members) may use helper threads on the others."""
+    from enrollreview.store import SORT_THREADS
+
+    assert SORT_THREADS == min(4, os.cpu_count() or 1)
+    assert db.execute("PRAGMA threads").fetchone()[0] == SORT_THREADS
+    other = open_db(db_path)
+    assert other.execute("PRAGMA threads").fetchone()[0] == SORT_THREADS
+    other.close()
+
+
 def test_transaction_hash_is_the_st_to_se_text_without_control_numbers(db, write_file):
     """DUP-01 compares transactions.content_hash across files, including files imported by older
     versions (which hashed the stored text afterwards): the parser processes must give the same value,
