@@ -210,9 +210,13 @@ def build(quiet: bool = False) -> Path:
             (lib / "ok").unlink()
             tail = (smoke.stderr.strip().splitlines() or ["no output"])[-1]
             raise BuildError(f"the compiled parser failed its smoke test: {tail}")
-        if final.exists():
-            shutil.rmtree(final)
-        lib.rename(final)
+        if final.exists():  # a build that did not finish (no "ok" file)
+            shutil.rmtree(final, ignore_errors=True)
+        try:
+            lib.rename(final)
+        except OSError as exc:
+            if not (final / "ok").is_file():  # (another ./dev finishing the same build first is fine)
+                raise BuildError(f"cannot move the build into place: {exc}") from exc
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     for old in accel_root().glob(f"{sys.implementation.cache_tag}-*"):

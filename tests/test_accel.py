@@ -8,6 +8,7 @@ Python on every corpus file, on generated files with injected problems, and on d
 
 from __future__ import annotations
 
+import importlib.util
 import marshal
 import os
 import random
@@ -69,7 +70,9 @@ def _damaged(seed: int, data: bytes) -> bytes:
     return bytes(b)
 
 
-needs_compiler = pytest.mark.skipif(accel._compiler() is None, reason="no C compiler: the parser is plain Python")
+needs_compiler = pytest.mark.skipif(
+    accel._compiler() is None or importlib.util.find_spec("mypyc") is None,
+    reason="no C compiler or no mypyc (./dev installs it): the parser is plain Python")
 
 
 @needs_compiler
@@ -132,3 +135,13 @@ def test_compiled_and_plain_parsers_store_the_same_rows_and_findings(tmp_path):
     assert findings > 100, "the damaged files should give the walker plenty to report"
     for path, a, b in zip(files, plain[1:], fast[1:], strict=True):
         assert a == b, f"compiled and plain parsers differ on {path.name}"
+
+
+def test_without_a_c_compiler_the_build_says_why_and_the_parser_stays_plain(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(accel, "build_dir", lambda dig=None: tmp_path / "accel" / "not-built")
+    monkeypatch.setenv("CC", str(tmp_path / "no-such-compiler"))
+    assert accel.main(["build"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1] == ("the parser stays plain Python (imports of large files are slower): no C compiler "
+                       "(install gcc: apt-get install gcc python3-dev)")
+    assert not (tmp_path / "accel").exists()
