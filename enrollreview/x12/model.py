@@ -63,7 +63,7 @@ class MemberRecord:
     coverages: list[dict[str, Any]] = field(default_factory=list)
     categories: list[dict[str, Any]] = field(default_factory=list)
     lines: list[str] = field(default_factory=list)
-    segs: list[list[Any]] = field(default_factory=list)  # [ordinal, loop_path, file_offset]
+    segs: list[tuple[int, str, int]] = field(default_factory=list)  # (ordinal, loop_path, file_offset)
 
     @property
     def first_ordinal(self) -> int:
@@ -79,7 +79,7 @@ class TransactionRecord:
     seq: int
     fields: dict[str, Any] = field(default_factory=dict)
     lines: list[str] = field(default_factory=list)
-    segs: list[list[Any]] = field(default_factory=list)
+    segs: list[tuple[int, str, int]] = field(default_factory=list)
     member_count: int = 0
     first_ordinal: int = 0
     last_ordinal: int = 0
@@ -122,10 +122,10 @@ class MemberBuilder:
         if m is not None and sid not in _BOUNDARY:  # the hot path: a segment inside a member
             text = seg.text
             m.lines.append(text.translate(_CTRL) if "\n" in text or "\r" in text else text)
-            m.segs.append([seg.ordinal, loop_path, seg.offset])
+            m.segs.append((seg.ordinal, loop_path, seg.offset))
             self._member_segment(m, sid, f + _PAD)
             if not loop_path:  # no walker path (a segment it could not place): our own reading
-                m.segs[-1][1] = LOOP_PATHS.get(self._loop, "2000/" + self._loop)
+                m.segs[-1] = (seg.ordinal, LOOP_PATHS.get(self._loop, "2000/" + self._loop), seg.offset)
             return
         if sid in ("ISA", "GS", "GE", "IEA"):
             self._close_member()
@@ -179,10 +179,10 @@ class MemberBuilder:
         m = self.member
         text = seg.text
         m.lines.append(text.translate(_CTRL) if "\n" in text or "\r" in text else text)
-        m.segs.append([seg.ordinal, loop_path, seg.offset])
+        m.segs.append((seg.ordinal, loop_path, seg.offset))
         self._member_segment(m, sid, f + _PAD)
         if not loop_path:  # no walker path (e.g. a segment it could not place): our own reading
-            m.segs[-1][1] = LOOP_PATHS.get(self._loop, "2000/" + self._loop)
+            m.segs[-1] = (seg.ordinal, LOOP_PATHS.get(self._loop, "2000/" + self._loop), seg.offset)
 
     def finish(self) -> None:
         self._close_member()
@@ -192,7 +192,7 @@ class MemberBuilder:
     def _txn_line(self, seg: Segment, loop_path: str) -> None:
         assert self.txn is not None
         self.txn.lines.append(seg.text.translate(_CTRL))
-        self.txn.segs.append([seg.ordinal, loop_path, seg.offset])
+        self.txn.segs.append((seg.ordinal, loop_path, seg.offset))
         self.txn.last_ordinal = seg.ordinal
 
     def _close_member(self) -> None:
@@ -230,8 +230,9 @@ class MemberBuilder:
         mf = m.fields
         c = self.d.component
         if sid == "INS":
-            mf.update(ins01=f[1], ins02=f[2], ins03=f[3], ins04=f[4], ins05=f[5],
-                      ins08=f[8], ins17=f[17])
+            # (item assignments, not update(key=...): compiled, these are direct dict stores)
+            mf["ins01"], mf["ins02"], mf["ins03"], mf["ins04"] = f[1], f[2], f[3], f[4]
+            mf["ins05"], mf["ins08"], mf["ins17"] = f[5], f[8], f[17]
             return
         if sid == "LS":
             self._in_ls, self._loop = True, "2000"
@@ -274,15 +275,16 @@ class MemberBuilder:
             loop = NM1_LOOPS.get(q) or ("2100G" if q in RESPONSIBLE else "2100?")
             self._loop = loop
             if loop == "2100A":
-                mf.update(last_name=f[3], first_name=f[4], middle_name=f[5], prefix=f[6],
-                          suffix=f[7], id_qual=f[8])
+                mf["last_name"], mf["first_name"], mf["middle_name"] = f[3], f[4], f[5]
+                mf["prefix"], mf["suffix"], mf["id_qual"] = f[6], f[7], f[8]
                 if f[8] == "34":
                     mf["ssn"] = f[9]
                 else:
                     mf["other_id"] = f[9]
             elif loop == "2100B":
-                mf.setdefault("old", {}).update(last_name=f[3], first_name=f[4], middle_name=f[5],
-                                                ssn=f[9] if f[8] == "34" else "")
+                old: dict[str, Any] = mf.setdefault("old", {})
+                old["last_name"], old["first_name"], old["middle_name"] = f[3], f[4], f[5]
+                old["ssn"] = f[9] if f[8] == "34" else ""
             elif loop == "2100C":
                 mf.setdefault("mailing", {})
             else:
@@ -296,16 +298,18 @@ class MemberBuilder:
                 key = REF_2000.get(q)
                 if key and key not in mf:
                     mf[key] = v
-                mf.setdefault("refs", {}).setdefault(q, v)
+                refs: dict[str, str] = mf.setdefault("refs", {})
+                refs.setdefault(q, v)
             elif sid == "DTP":
                 q, v = f[1], iso_date(f[3])
                 key = DTP_2000.get(q)
                 if key and key not in mf:
                     mf[key] = v
-                mf.setdefault("dates", {}).setdefault(q, v)
+                dates: dict[str, str] = mf.setdefault("dates", {})
+                dates.setdefault(q, v)
         elif loop == "2100A":
             if sid == "PER":
-                phones = mf.setdefault("phones", {})
+                phones: dict[str, list[str]] = mf.setdefault("phones", {})
                 for i in (3, 5, 7):
                     q, v = f[i], f[i + 1]
                     if q and v:
@@ -315,13 +319,13 @@ class MemberBuilder:
                         elif q in PHONE_QUALS and "phone" not in mf:
                             mf["phone"] = v
             elif sid == "N3":
-                mf.update(address1=f[1], address2=f[2])
+                mf["address1"], mf["address2"] = f[1], f[2]
             elif sid == "N4":
-                mf.update(city=f[1], state=f[2], zip=f[3])
+                mf["city"], mf["state"], mf["zip"] = f[1], f[2], f[3]
                 if f[5] == "CY":
                     mf["county"] = f[6]
             elif sid == "DMG":
-                mf.update(dob=iso_date(f[2]), gender=f[3], marital=f[4])
+                mf["dob"], mf["gender"], mf["marital"] = iso_date(f[2]), f[3], f[4]
                 race = f[5]
                 if race:
                     mf["race"] = race.replace(c, " ")
@@ -331,13 +335,14 @@ class MemberBuilder:
             elif sid == "LUI":
                 mf["language"] = f[2] or f[3]
         elif loop == "2100B" and sid == "DMG":
-            mf.setdefault("old", {}).update(dob=iso_date(f[2]), gender=f[3])
+            old2: dict[str, Any] = mf.setdefault("old", {})
+            old2["dob"], old2["gender"] = iso_date(f[2]), f[3]
         elif loop == "2100C":
-            mail = mf.setdefault("mailing", {})
+            mail: dict[str, Any] = mf.setdefault("mailing", {})
             if sid == "N3":
-                mail.update(address1=f[1], address2=f[2])
+                mail["address1"], mail["address2"] = f[1], f[2]
             elif sid == "N4":
-                mail.update(city=f[1], state=f[2], zip=f[3])
+                mail["city"], mail["state"], mail["zip"] = f[1], f[2], f[3]
         elif loop == "2300" and self._cov is not None:
             cov = self._cov
             if sid == "DTP":

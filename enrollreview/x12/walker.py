@@ -326,7 +326,7 @@ class _Compiled:
         self.uncacheable_ids = frozenset(
             n.id for n in segs if n.key_idx and not (n.key_idx == 1 and n.key_sub is None)
         )
-        self.programs: dict[tuple[Any, str, str | None], Any] = {}
+        self.programs: dict[tuple[Any, str, str | None], _Program] = {}
         self.ctl_isa = self._find(self.ctl_root, ["ISA_LOOP", "ISA"])
         self.ctl_gs = self._find(self.ctl_root, ["ISA_LOOP", "GS_LOOP", "GS"])
         self.map_gs = self._find(self.root, ["ISA_LOOP", "GS_LOOP", "GS"])
@@ -616,16 +616,19 @@ def _validate(node: _Seg, fields: list[str], sub: str, is_isa: bool) -> tuple[_R
     m = n if n < cc else cc
     dtype: tuple[str, ...] = ()
     is_dtp = node.is_dtp
-    for i, child, is_comp in node.plan[:m]:
+    for i, elem, is_comp in node.plan[:m]:
         raw = fields[i]
         if is_comp:
-            if sub in raw and raw.count(sub) + 1 > child.n and child.usage != "N":
+            comp: _Comp = elem
+            if sub in raw and raw.count(sub) + 1 > comp.n and comp.usage != "N":
                 # pyx12 raises IndexError here (map_if/_segment.py); we report it instead.
-                out.append((False, "3", None, f"{child.refdes} has too many components"))
-            recs = _check_comp(child, raw, sub)
+                out.append((False, "3", None, f"{comp.refdes} has too many components"))
+            recs = _check_comp(comp, raw, sub)
             if recs:
                 out += recs
             continue
+        # (typed, so that compiled code reads its attributes and calls its methods directly)
+        child: _Ele = elem
         if is_dtp and i == 2:
             fv = _fmt(raw, sub)
             if fv in _DTP_TYPES:
