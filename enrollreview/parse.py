@@ -195,11 +195,11 @@ def _parse_chunk(job: ChunkJob, cancel: Callable[[], bool] | None,
         f = m.fields
         raw = "\n".join(m.lines)
         txn_member_raws.setdefault(t.seq, []).append(raw)
-        member_rows.append((
-            mid, tid(t), m.seq, *map(f.get, MEMBER_COLS),
-            *[_json(f[c]) if c in f else None for c in MEMBER_JSON],
-            m.first_ordinal, m.last_ordinal, raw, segs_json(m.segs),
-        ))
+        row: list[Any] = [mid, tid(t), m.seq]
+        row += [f.get(c) for c in MEMBER_COLS]
+        row += [_json(f[c]) if c in f else None for c in MEMBER_JSON]
+        row += [m.first_ordinal, m.last_ordinal, raw, segs_json(m.segs)]
+        member_rows.append(tuple(row))
         for c in m.coverages:
             cov_rows.append((mid, c["seq"], c["hd01"], c["hd03"], c["hd04"], c["hd05"], c["begin"], c["end"],
                              c["maint_eff"], c["paid_through"], c["plan_id"], c["csr_variant"], c["policy_id"],

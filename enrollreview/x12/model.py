@@ -10,7 +10,6 @@ reports the misplacement, and the data is not lost.
 from __future__ import annotations
 
 import datetime as _dt
-import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -38,15 +37,23 @@ MONEY_RE: Final = re.compile(r"^-?\d+(\.\d+)?$|^-?\.\d+$")
 _CTRL: Final = str.maketrans({"\n": "\u240a", "\r": "\u240d"})
 
 
-@functools.lru_cache(maxsize=8192)  # the same few dates repeat throughout a file
+_ISO_CACHE: Final[dict[str, str]] = {}  # the same few dates repeat throughout a file
+
+
 def iso_date(value: str) -> str:
     """CCYYMMDD -> YYYY-MM-DD when it is a real date, else the value unchanged ('' stays '')."""
-    if len(value) == 8 and value.isdigit():
-        try:
-            return _dt.date(int(value[:4]), int(value[4:6]), int(value[6:])).isoformat()
-        except ValueError:
-            return value
-    return value
+    r = _ISO_CACHE.get(value)
+    if r is None:
+        r = value
+        if len(value) == 8 and value.isdigit():
+            try:
+                r = _dt.date(int(value[:4]), int(value[4:6]), int(value[6:])).isoformat()
+            except ValueError:
+                pass
+        if len(_ISO_CACHE) >= 8192:
+            _ISO_CACHE.clear()
+        _ISO_CACHE[value] = r
+    return r
 
 
 def money(value: str) -> float | None:
@@ -95,6 +102,7 @@ class MemberBuilder:
         on_transaction: Callable[[TransactionRecord], None],
     ) -> None:
         self.d = delims
+        self._comp = delims.component
         self.on_member = on_member
         self.on_transaction = on_transaction
         self.envelope: dict[str, Any] = {}
@@ -228,7 +236,6 @@ class MemberBuilder:
 
     def _member_segment(self, m: MemberRecord, sid: str, f: list[str]) -> None:
         mf = m.fields
-        c = self.d.component
         if sid == "INS":
             # (item assignments, not update(key=...): compiled, these are direct dict stores)
             mf["ins01"], mf["ins02"], mf["ins03"], mf["ins04"] = f[1], f[2], f[3], f[4]
@@ -328,7 +335,7 @@ class MemberBuilder:
                 mf["dob"], mf["gender"], mf["marital"] = iso_date(f[2]), f[3], f[4]
                 race = f[5]
                 if race:
-                    mf["race"] = race.replace(c, " ")
+                    mf["race"] = race.replace(self._comp, " ")
                 mf["has_dmg"] = 1
             elif sid == "HLH":
                 mf["tobacco"] = f[1]
