@@ -23,6 +23,7 @@ _BOM: Final = b"\xef\xbb\xbf"
 _CHUNK: Final = 1 << 20
 _LINE_BREAKS: Final = "\r\n"
 _new_segment: Final = tuple.__new__
+_SEGMENT: Final = Segment
 
 
 class UnreadableFile(Exception):
@@ -181,7 +182,7 @@ def iter_segments(
             if seg:
                 ordinal += 1
                 # tuple.__new__ skips NamedTuple's Python-level __new__ (a third of the reader's time)
-                yield _new_segment(Segment, (ordinal, at + lead, seg, seg.split(ele)))
+                yield _new_segment(_SEGMENT, (ordinal, at + lead, seg, seg.split(ele)))
             elif not raw.strip("\r\n ") and ordinal >= first_ordinal:
                 findings.append(
                     Finding(ordinal, SEGMENT, "EMPTY", "", "An empty segment (two terminators in a row) "

@@ -49,6 +49,8 @@ from collections.abc import Iterable
 from operator import itemgetter
 from typing import Any, Final
 
+from pyx12.validation import IsValidDataType, contains_control_character
+
 from .types import ELEMENT, GROUP, INTERCHANGE, SEGMENT, TRANSACTION, Delimiters, Finding, Segment
 
 MAP_FILE: Final = "834.5010.X220.A1.xml"
@@ -177,8 +179,6 @@ class _Ele:
         return r
 
     def _compute(self, val: str, types: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
-        from pyx12.validation import IsValidDataType, contains_control_character
-
         ref = self.refdes
         if self.usage == "N":
             return (("10", f"{ref} ({self.name}) is not used in this guide but has the value '{val}'"),)
@@ -681,7 +681,7 @@ class Walker:
         self._seps = delims.element + delims.component
         self.findings: list[Finding] = []
         self.transaction: str | None = None
-        self._counts = [0] * c.nslots
+        self._counts: list[int] = [0] * c.nslots
         self._node: _Seg = c.ctl_isa
         # -- X12Reader state
         self._loops: list[tuple[str, str | None]] = []
