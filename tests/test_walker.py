@@ -612,3 +612,25 @@ def test_transaction_and_loop_paths() -> None:
     walker.finish()
     assert walker.transaction == "0001"
     assert {"", "1000A", "1000C/1100C", "2000/2100A", "2000/2300/2320/2330", "2000/2700/2750"} <= set(paths)
+
+
+def test_the_walkers_date_check_answers_as_pyx12_for_every_8_digit_date():
+    """walker.valid_data_type answers 8-digit DT/D8 values itself (a call into pyx12 is slow from the
+    compiled parser): it must agree with pyx12 on every such value, impossible dates included."""
+    from pyx12.validation import IsValidDataType
+
+    from enrollreview.x12.walker import valid_data_type
+
+    checked = disagree = 0
+    for year in [*range(1790, 1810), *range(1896, 1904), *range(1996, 2004), *range(2096, 2110)]:
+        for month in range(0, 14):
+            for day in range(0, 33):
+                v = f"{year:04d}{month:02d}{day:02d}"
+                for t in ("DT", "D8"):
+                    checked += 1
+                    disagree += valid_data_type(v, t, "E", "00501") != IsValidDataType(v, t, "E", "00501")
+    for v in ("2024021", "202402290", "2024-2-1", "２０２４０１０１", "20240230", "20240229", "19000229", "20000229"):
+        for t in ("DT", "D8", "D6", "TM", "AN", "N0", "R", "ID"):
+            checked += 1
+            disagree += valid_data_type(v, t, "E", "00501") != IsValidDataType(v, t, "E", "00501")
+    assert checked > 46_000 and disagree == 0
