@@ -20,12 +20,15 @@ from dataclasses import dataclass, field
 from json.encoder import c_make_encoder, encode_basestring_ascii  # type: ignore[attr-defined]
 from typing import Any, Final
 
+from .sqlnull import NULL
 from .x12.model import MemberBuilder, MemberRecord, TransactionRecord
 from .x12.reader import iter_segments
 from .x12.types import Delimiters, Finding, Segment
 from .x12.walker import Walker
 
 CANCEL_EVERY: Final = 5000  # segments
+#: absent values in the rows: SQL NULL, bound as fast as a number (see sqlnull.py)
+_NULL: Final = NULL
 
 
 class ChunkCancelled(Exception):
@@ -196,8 +199,8 @@ def _parse_chunk(job: ChunkJob, cancel: Callable[[], bool] | None,
         raw = "\n".join(m.lines)
         txn_member_raws.setdefault(t.seq, []).append(raw)
         row: list[Any] = [mid, tid(t), m.seq]
-        row += [f.get(c) for c in MEMBER_COLS]
-        row += [_json(f[c]) if c in f else None for c in MEMBER_JSON]
+        row += [f.get(c, _NULL) for c in MEMBER_COLS]
+        row += [_json(f[c]) if c in f else _NULL for c in MEMBER_JSON]
         row += [m.first_ordinal, m.last_ordinal, raw, segs_json(m.segs)]
         member_rows.append(tuple(row))
         for c in m.coverages:
@@ -205,9 +208,10 @@ def _parse_chunk(job: ChunkJob, cancel: Callable[[], bool] | None,
                              c["maint_eff"], c["paid_through"], c["plan_id"], c["csr_variant"], c["policy_id"],
                              c["issuer_policy_id"], c["ordinal"]))
         for c in m.categories:
-            cat_rows.append((mid, c["seq"], c["name"], c["ref_qual"], c["value"], c["amount"], c["date_qual"],
-                             c["date_from"], c["date_to"], c["ordinal"], c.get("ref_ordinal"),
-                             c.get("dtp_ordinal")))
+            amount = c["amount"]
+            cat_rows.append((mid, c["seq"], c["name"], c["ref_qual"], c["value"],
+                             _NULL if amount is None else amount, c["date_qual"], c["date_from"], c["date_to"],
+                             c["ordinal"], c.get("ref_ordinal", _NULL), c.get("dtp_ordinal", _NULL)))
         m_ranges.append((m.first_ordinal, m.last_ordinal, mid))
 
     def on_txn(t: TransactionRecord) -> None:
@@ -216,7 +220,7 @@ def _parse_chunk(job: ChunkJob, cancel: Callable[[], bool] | None,
         raw = "\n".join(t.lines)
         txn_rows.append((local, t.seq, t.member_count, t.first_ordinal, t.last_ordinal, raw,
                          segs_json(t.segs), content_hash(t.lines, txn_member_raws.pop(t.seq, [])),
-                         *(f.get(c) for c in TXN_COLS)))
+                         *(f.get(c, _NULL) for c in TXN_COLS)))
         t_ranges.append((t.first_ordinal, t.last_ordinal, local))
 
     walker = Walker(d)

@@ -37,7 +37,8 @@ for path in sys.stdin.read().split("\n"):
         out.append(("unreadable", str(exc)))
         continue
     res = parse_chunk(ChunkJob(0, path, rr.start, len(rr.text), 1, rr.delims, True, text=rr.text))
-    out.append((res.txn_rows, res.member_rows, res.cov_rows, res.cat_rows, res.finding_rows,
+    null = lambda rows: [tuple(None if v != v else v for v in r) for r in rows]  # NaN is the rows' NULL
+    out.append((null(res.txn_rows), null(res.member_rows), null(res.cov_rows), null(res.cat_rows), res.finding_rows,
                 sorted(res.envelope.items()), res.envelope_lines, [sorted(g.items()) for g in res.groups],
                 res.segments, res.members, [dataclasses.astuple(f) for f in rr.findings]))
 sys.stdout.buffer.write(marshal.dumps(out))

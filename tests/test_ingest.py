@@ -332,6 +332,34 @@ def test_the_tables_an_import_fills_have_no_triggers(db, db_path):
                             "AND tbl_name = 'members'").fetchall() == []
 
 
+def test_absent_values_are_stored_as_null(db, write_file, corpus):
+    """The bulk inserts bind NULL as a NaN (sqlnull.py: None is slow to bind); SQLite must store a real
+    NULL for every absent value, never a number and never the text 'nan'."""
+    from enrollreview.x12.generator import write_benchmark_file
+
+    import_file(db, write_file(make_834(3)))
+    import_file(db, corpus / "pyx12__examples__example834_5010.txt")
+    exchange = write_file(b"", "exchange.834")
+    write_benchmark_file(exchange, 30, style="exchange")
+    import_file(db, exchange)
+    tables = ("members", "coverages", "categories", "transactions", "findings", "persons", "member_facts")
+    nulls = 0
+    for t in tables:
+        for (col, ctype) in [(r[1], r[2]) for r in db.execute(f"PRAGMA table_info({t})")]:
+            kinds = dict(db.execute(f'SELECT typeof("{col}"), count(*) FROM {t} GROUP BY 1').fetchall())
+            nulls += kinds.get("null", 0)
+            if ctype.upper() != "REAL":
+                assert "real" not in kinds, (t, col, kinds)
+            assert db.execute(f"SELECT count(*) FROM {t} WHERE \"{col}\" = 'nan' OR \"{col}\" = 'NaN'").fetchone()[0] == 0
+    assert nulls > 100
+    # what the NULLs mean: no 2100B loop, no amount (a timestamp), no member id, no QTY*TO
+    assert db.execute("SELECT count(*) FROM members WHERE old IS NULL").fetchone()[0] >= 33
+    assert db.execute("SELECT count(*) FROM categories WHERE name = 'REQUEST SUBMIT TIMESTAMP' AND amount IS NULL "
+                      "AND value != ''").fetchone()[0] >= 30
+    assert db.execute("SELECT count(*) FROM persons WHERE member_id IS NULL").fetchone()[0] >= 1
+    assert db.execute("SELECT count(*) FROM transactions WHERE qty_to IS NULL").fetchone()[0] >= 4
+
+
 def test_store_connections_may_sort_on_every_core(db, db_path):
     """The rules after a large import are one SQLite connection on one core; large sorts (rebuilding an
     index after a bulk insert, GROUP BY over the file's members) may use helper threads on the others."""
