@@ -1,9 +1,10 @@
 """The parser compiled to C with mypyc, used when a build of the current sources exists.
 
-The parser (reader, walker, member builder, chunk rows) is the CPU-heavy half of an import. mypyc
-compiles these same Python modules into C extensions: the source stays the one truth, no second
-language, and where nothing is compiled the plain Python runs unchanged. Compiled, the parser executes
-about a third fewer instructions per segment (`./dev bench parse_instructions`).
+The parser (reader, walker, member builder, chunk rows) is the CPU-heavy half of an import, and the
+history step (rules/history.py) the Python-heavy part of the rules. mypyc compiles these same Python
+modules into C extensions: the source stays the one truth, no second language, and where nothing is
+compiled the plain Python runs unchanged. Compiled, the parser executes half the instructions per
+segment (`./dev bench parse_instructions`).
 
 A build lives outside the package, in `<checkout>/.build/accel/<python tag>-<digest>/`, the digest being
 SHA-256 of the compiled modules' sources. `install()` (called by `enrollreview/__init__.py`) hashes the
@@ -27,12 +28,13 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
-#: the modules compiled, in dependency order (all pure functions of their inputs; no Qt, no store)
+#: the modules compiled (no Qt; they must pass mypy, which the build runs)
 MODULES = (
     "enrollreview.x12.reader",
     "enrollreview.x12.walker",
     "enrollreview.x12.model",
     "enrollreview.parse",
+    "enrollreview.rules.history",
 )
 #: mypyc puts the code of all modules in one shared library of this name; each module is a small shim
 GROUP = "enrollreview_accel"

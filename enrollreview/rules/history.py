@@ -484,6 +484,8 @@ def group_periods(ctx: Any, key_sql: str, keys: list[Any]) -> dict[Any, list[Gro
         for r in grows:
             person_rows.setdefault(r["person_id"], r["id"])
         sub_row = subs[0]["id"] if subs else None
+        # keys: person ids (per_person) or subscriber ids (text): typed Any, or compiled code rejects one
+        items: list[tuple[Any, tuple[str | None, str | None, bool]]]
         if per_person:
             by_person: dict[int, list[Any]] = defaultdict(list)
             for r in grows:
