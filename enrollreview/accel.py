@@ -180,6 +180,7 @@ def build(quiet: bool = False) -> Path:
     directory. Raises BuildError with the reason when it cannot."""
     import subprocess
     import tempfile
+    import time
 
     final = build_dir()
     if (final / "ok").is_file():
@@ -191,6 +192,9 @@ def build(quiet: bool = False) -> Path:
     if importlib.util.find_spec("mypyc") is None or importlib.util.find_spec("setuptools") is None:
         raise BuildError("mypyc or setuptools is not installed (they come with the dev dependencies)")
     accel_root().mkdir(parents=True, exist_ok=True)
+    for stale in accel_root().glob("building-*"):  # left by a build that was killed an hour ago or more
+        if time.time() - stale.stat().st_mtime > 3600:
+            shutil.rmtree(stale, ignore_errors=True)
     tmp = Path(tempfile.mkdtemp(prefix="building-", dir=accel_root()))
     try:
         lib = tmp / "lib"
