@@ -84,7 +84,8 @@ class _Finder(importlib.abc.MetaPathFinder):
     def __init__(self, files: dict[str, Path]) -> None:
         self.files = files
 
-    def find_spec(self, fullname: str, path: object = None, target: ModuleType | None = None):  # noqa: ANN201
+    def find_spec(self, fullname: str, path: object = None,
+                  target: ModuleType | None = None) -> importlib.machinery.ModuleSpec | None:
         p = self.files.get(fullname)
         if p is None:
             return None
