@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> None:
     from enrollreview.x12.generator import write_benchmark_file
 
     print(f"ingest benchmark ({args.style} style), {os.cpu_count()} cores, Python {sys.version.split()[0]}, "
-          f"parser {accel.describe()} (ENROLLREVIEW_ACCEL=0 for plain Python)")
+          f"parser: {accel.describe()}" + (" (ENROLLREVIEW_ACCEL=0 for plain Python)" if accel.active() else ""))
     print(f"{'members':>8} {'segments':>10} {'MB':>6} {'import s':>9} {'rules s':>8} {'seg/s':>9} {'MB/s':>6} "
           f"{'RSS MB':>7} {'workers':>8} {'split s':>8} {'x floor':>8} {'pyx12 s':>8} {'CPU main+workers':>17} "
           f"{'load':>5} {'ckpt s':>6}")

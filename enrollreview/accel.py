@@ -19,11 +19,9 @@ without a C compiler or mypyc it says so and the parser stays plain Python.
 from __future__ import annotations
 
 import hashlib
-import importlib.abc
 import importlib.machinery
 import importlib.util
 import os
-import shutil
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -40,6 +38,8 @@ MODULES = (
 GROUP = "enrollreview_accel"
 ENV_SWITCH = "ENROLLREVIEW_ACCEL"
 DIR_SWITCH = "ENROLLREVIEW_ACCEL_DIR"  # a build directory to use instead (the build's own smoke test)
+DONE = "ok"  # the file a build writes last: a directory without it is an unfinished build
+PLAIN = "plain Python (slower on large files)"
 _MYPY_FLAGS = ("--ignore-missing-imports", "--follow-imports=silent", "--no-warn-unused-configs")
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -78,8 +78,9 @@ def _files(lib: Path) -> dict[str, Path]:
     return files
 
 
-class _Finder(importlib.abc.MetaPathFinder):
-    """Finds exactly the compiled modules (and their shared library) in one build directory."""
+class _Finder:
+    """Finds exactly the compiled modules (and their shared library) in one build directory. (A plain
+    class: sys.meta_path needs only find_spec, and importlib.abc would add 35 ms to every start.)"""
 
     def __init__(self, files: dict[str, Path]) -> None:
         self.files = files
@@ -107,7 +108,7 @@ def install() -> bool:
         lib = Path(os.environ.get(DIR_SWITCH) or build_dir())
     except OSError:  # the sources cannot be read: nothing to compare a build with
         return False
-    if not (lib / "ok").is_file():
+    if not (lib / DONE).is_file():
         return False
     files = _files(lib)
     if not all(p.is_file() for p in files.values()):
@@ -127,8 +128,8 @@ def active() -> bool:
 
 
 def describe() -> str:
-    """'compiled (mypyc)' or 'plain Python', for benchmarks and Help > About."""
-    return "compiled (mypyc)" if active() else "plain Python"
+    """'compiled (mypyc)' or 'plain Python (slower on large files)', for benchmarks and Help > About."""
+    return "compiled (mypyc)" if active() else PLAIN
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -154,7 +155,7 @@ from enrollreview.x12.generator import write_benchmark_file
 from enrollreview.x12.reader import read_interchanges
 assert accel.active(), "the compiled modules were not loaded"
 path = sys.argv[1]
-stats = write_benchmark_file(path, 40)
+write_benchmark_file(path, 40)
 rr = read_interchanges(open(path, "rb").read())
 res = parse_chunk(ChunkJob(0, path, rr.start, len(rr.text), 1, rr.delims, True, text=rr.text))
 assert res.members == 40 and not res.finding_rows, (res.members, res.finding_rows[:2])
@@ -166,6 +167,7 @@ class BuildError(Exception):
 
 
 def _compiler() -> str | None:
+    import shutil
     import sysconfig
 
     cc = os.environ.get("CC") or (sysconfig.get_config_var("CC") or "cc").split()[0]
@@ -173,18 +175,19 @@ def _compiler() -> str | None:
 
 
 def up_to_date() -> bool:
-    return (build_dir() / "ok").is_file()
+    return (build_dir() / DONE).is_file()
 
 
-def build(quiet: bool = False) -> Path:
+def build() -> Path:
     """Compile the parser modules for the current sources (unless already built); returns the build
     directory. Raises BuildError with the reason when it cannot."""
+    import shutil
     import subprocess
     import tempfile
     import time
 
     final = build_dir()
-    if (final / "ok").is_file():
+    if (final / DONE).is_file():
         return final
     if not (ROOT / "pyproject.toml").is_file():
         raise BuildError("not a source checkout: there is nothing to compile")
@@ -209,20 +212,20 @@ def build(quiet: bool = False) -> Path:
             errors = [ln for ln in (out.stdout + out.stderr).splitlines() if ": error:" in ln]
             why = errors[0] if errors else (out.stderr.strip().splitlines() or ["unknown error"])[-1]
             raise BuildError(f"mypyc failed ({why}); full log in {accel_root() / 'last-build.log'}")
-        (lib / "ok").write_text("built by mypyc\n", encoding="utf-8")
+        (lib / DONE).write_text("built by mypyc\n", encoding="utf-8")
         smoke = subprocess.run(
             [sys.executable, "-c", _SMOKE, str(tmp / "smoke.834")], cwd=ROOT, capture_output=True, text=True,
             env={**os.environ, ENV_SWITCH: "1", DIR_SWITCH: str(lib)})
         if smoke.returncode != 0:
-            (lib / "ok").unlink()
+            (lib / DONE).unlink()
             tail = (smoke.stderr.strip().splitlines() or ["no output"])[-1]
             raise BuildError(f"the compiled parser failed its smoke test: {tail}")
-        if final.exists():  # a build that did not finish (no "ok" file)
+        if final.exists():  # a build that did not finish (no DONE file)
             shutil.rmtree(final, ignore_errors=True)
         try:
             lib.rename(final)
         except OSError as exc:
-            if not (final / "ok").is_file():  # (another ./dev finishing the same build first is fine)
+            if not (final / DONE).is_file():  # (another ./dev finishing the same build first is fine)
                 raise BuildError(f"cannot move the build into place: {exc}") from exc
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -236,12 +239,8 @@ def main(argv: list[str] | None = None) -> int:
     import argparse
 
     ap = argparse.ArgumentParser(prog="enrollreview.accel", description=__doc__.split("\n\n")[0])
-    ap.add_argument("command", choices=["build", "status"])
-    args = ap.parse_args(argv)
-    if args.command == "status":
-        state = "built" if up_to_date() else "not built"
-        print(f"compiled parser for the current sources: {state} ({build_dir()})")
-        return 0
+    ap.add_argument("command", choices=["build"])
+    ap.parse_args(argv)
     if up_to_date():
         return 0
     print("compiling the parser with mypyc (about a minute, once per change of the parser's sources)",

@@ -92,15 +92,15 @@ def segs_json(segs: list[tuple[int, str, int]]) -> str:
 
 
 TXN_COLS: Final = ("isa_control", "gs_control", "gs_version", "gs_functional", "st_id", "st_control", "st_version",
-            "se_count", "se_control", "bgn_purpose", "bgn_ref", "bgn_date", "bgn_time", "bgn_action",
-            "master_policy", "file_effective", "qty_to", "qty_dt", "qty_et", "sponsor_name", "sponsor_id",
-            "payer_name", "payer_id", "broker_name", "broker_id", "tpa_name", "tpa_id")
+                   "se_count", "se_control", "bgn_purpose", "bgn_ref", "bgn_date", "bgn_time", "bgn_action",
+                   "master_policy", "file_effective", "qty_to", "qty_dt", "qty_et", "sponsor_name", "sponsor_id",
+                   "payer_name", "payer_id", "broker_name", "broker_id", "tpa_name", "tpa_id")
 MEMBER_COLS: Final = ("ins01", "ins02", "ins03", "ins04", "ins05", "ins08", "ins17", "subscriber_id", "member_id",
-               "issuer_member_id", "issuer_subscriber_id", "payment_tx_id", "group_policy_id", "case_number",
-               "policy_id", "elig_begin", "elig_end", "maint_eff", "amrc", "last_name", "first_name",
-               "middle_name", "prefix", "suffix", "id_qual", "ssn", "other_id", "phone", "email", "address1",
-               "address2", "city", "state", "zip", "county", "dob", "gender", "marital", "race", "has_dmg",
-               "tobacco", "language")
+                      "issuer_member_id", "issuer_subscriber_id", "payment_tx_id", "group_policy_id", "case_number",
+                      "policy_id", "elig_begin", "elig_end", "maint_eff", "amrc", "last_name", "first_name",
+                      "middle_name", "prefix", "suffix", "id_qual", "ssn", "other_id", "phone", "email", "address1",
+                      "address2", "city", "state", "zip", "county", "dob", "gender", "marital", "race", "has_dmg",
+                      "tobacco", "language")
 MEMBER_JSON: Final = ("phones", "old", "mailing", "other_names", "refs", "dates")
 
 

@@ -108,7 +108,7 @@ def test_switched_off_by_the_environment():
     child = subprocess.run([sys.executable, "-c", "from enrollreview import accel; print(accel.describe())"],
                            capture_output=True, text=True, cwd=ROOT, timeout=60,
                            env={**os.environ, accel.ENV_SWITCH: "0"})
-    assert child.stdout.strip() == "plain Python", child.stderr
+    assert child.stdout.strip() == accel.PLAIN, child.stderr
 
 
 @needs_compiler
@@ -130,7 +130,7 @@ def test_compiled_and_plain_parsers_store_the_same_rows_and_findings(tmp_path):
 
     plain = _parse_in_child(files, compiled=False)
     fast = _parse_in_child(files, compiled=True)
-    assert plain[0] == "plain Python" and fast[0] == "compiled (mypyc)"
+    assert plain[0] == accel.PLAIN and fast[0] == "compiled (mypyc)"
     findings = sum(len(r[4]) for r in plain[1:] if r[0] != "unreadable")
     assert findings > 100, "the damaged files should give the walker plenty to report"
     for path, a, b in zip(files, plain[1:], fast[1:], strict=True):

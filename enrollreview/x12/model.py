@@ -23,10 +23,10 @@ NM1_LOOPS: Final = {
     "S3": "2100F", "45": "2100H",
 }
 LOOP_PATHS: Final = {"2000": "2000", "2700": "2000/2700", "2750": "2000/2700/2750", "2310": "2000/2300/2310",
-              "2320": "2000/2300/2320", "2330": "2000/2300/2320/2330"}
+                     "2320": "2000/2300/2320", "2330": "2000/2300/2320/2330"}
 RESPONSIBLE: Final = {"E1", "EI", "EXS", "GB", "GD", "J6", "LR", "QD", "S1", "TZ", "X4"}
 REF_2000: Final = {"0F": "subscriber_id", "17": "member_id", "23": "issuer_member_id", "ZZ": "issuer_subscriber_id",
-            "6O": "payment_tx_id", "1L": "group_policy_id", "3H": "case_number"}
+                   "6O": "payment_tx_id", "1L": "group_policy_id", "3H": "case_number"}
 DTP_2000: Final = {"356": "elig_begin", "357": "elig_end", "303": "maint_eff"}
 DTP_2300: Final = {"348": "begin", "349": "end", "303": "maint_eff", "543": "paid_through"}
 REF_2300: Final = {"CE": "plan_id", "1L": "policy_id", "X9": "issuer_policy_id"}

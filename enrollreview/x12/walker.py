@@ -138,8 +138,8 @@ class _Ele:
         # Code list check, as element_if._is_valid_code: the map's codes, else an external code set.
         self.codes: frozenset[Any] | None = None
         ext = e.external_codes
-        if (e._valid_codes_set or ext is not None) and not (ext is not None and ext in ext_codes.exclude_list):
-            # (an excluded external list lets every value pass: no code check at all)
+        excluded = ext is not None and ext in ext_codes.exclude_list  # every value passes: no code check
+        if not excluded and (e._valid_codes_set or ext is not None):
             codes = set(e._valid_codes_set)
             if ext is not None:
                 # (pyx12 raises EngineError for an undefined external list; the maps define them all)
@@ -227,7 +227,8 @@ class _Ele:
 def valid_data_type(val: str, dtype: str | None, charset: str, icvn: str = "00401") -> bool:
     """pyx12's IsValidDataType, answering its most frequent question here: is an 8-digit value a real
     date (DT, D8)? Compiled, a call into pyx12 costs about 9,000 instructions; the answer is the same
-    (tests/test_walker.py compares every date from 1790 to 2110, impossible ones included)."""
+    (tests/test_walker.py compares every value of 50 years between 1790 and 2110, impossible dates
+    included)."""
     if (dtype == "D8" or dtype == "DT") and len(val) == 8 and val.isascii() and val.isdigit():
         return _real_date(int(val[:4]), int(val[4:6]), int(val[6:]))
     return IsValidDataType(val, dtype, charset, icvn)
