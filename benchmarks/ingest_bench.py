@@ -6,6 +6,7 @@ to it, and at 10,000 members the time pyx12's own validator takes. Each import r
 process so its peak RSS is its own (worker processes are reported separately).
 
     python -m benchmarks.ingest_bench [--sizes 1000,10000,100000] [--style employer|exchange] [--no-pyx12]
+                                      [--repeat N]
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import argparse
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -74,7 +76,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--sizes", default="1000,10000,100000")
     ap.add_argument("--style", default="employer", choices=["employer", "exchange"])
     ap.add_argument("--no-pyx12", action="store_true")
+    ap.add_argument("--repeat", type=int, default=1, metavar="N",
+                    help="import each file N times into a fresh store (this VM's speed drifts: see the spread)")
     args = ap.parse_args(argv)
+    if args.repeat < 1:
+        ap.error("--repeat must be 1 or more")
     from enrollreview import accel
     from enrollreview.x12.generator import write_benchmark_file
 
@@ -88,18 +94,27 @@ def main(argv: list[str] | None = None) -> None:
             path = Path(tmp) / f"bench{size}.834"
             write_benchmark_file(path, members=size, seed=7, style=args.style)
             mb = path.stat().st_size / 1e6
-            db = str(Path(tmp) / f"bench{size}.sqlite")
-            out = subprocess.run([sys.executable, "-m", "benchmarks.ingest_bench", "--child", str(path), db],
-                                 capture_output=True, text=True, check=True)
-            r = json.loads(out.stdout.strip().splitlines()[-1])
-            floor, _ = split_floor(path)
-            pyx = ""
-            if size == 10000 and not args.no_pyx12:
-                pyx = f"{pyx12_seconds(path):8.1f}"
-            print(f"{r['members']:>8,} {r['segments']:>10,} {mb:>6.1f} {r['seconds']:>9.2f} {r['rules']:>8.2f} "
-                  f"{r['segments'] / r['seconds']:>9,.0f} {mb / r['seconds']:>6.2f} {r['rss_mb']:>7.0f} "
-                  f"{r['worker_rss_mb']:>8.0f} {floor:>8.2f} {r['seconds'] / floor:>8.1f} {pyx:>8} "
-                  f"{r['cpu_main']:>8.1f}+{r['cpu_workers']:<8.1f} {r['load']:>5.1f} {r['checkpoint']:>6.2f}", flush=True)
+            times = []
+            for run in range(args.repeat):
+                db = str(Path(tmp) / f"bench{size}-{run}.sqlite")
+                out = subprocess.run([sys.executable, "-m", "benchmarks.ingest_bench", "--child", str(path), db],
+                                     capture_output=True, text=True, check=True)
+                for suffix in ("", "-wal", "-shm"):
+                    Path(db + suffix).unlink(missing_ok=True)
+                r = json.loads(out.stdout.strip().splitlines()[-1])
+                times.append(r["seconds"])
+                floor, _ = split_floor(path)
+                pyx = ""
+                if size == 10000 and not args.no_pyx12 and run == 0:
+                    pyx = f"{pyx12_seconds(path):8.1f}"
+                print(f"{r['members']:>8,} {r['segments']:>10,} {mb:>6.1f} {r['seconds']:>9.2f} {r['rules']:>8.2f} "
+                      f"{r['segments'] / r['seconds']:>9,.0f} {mb / r['seconds']:>6.2f} {r['rss_mb']:>7.0f} "
+                      f"{r['worker_rss_mb']:>8.0f} {floor:>8.2f} {r['seconds'] / floor:>8.1f} {pyx:>8} "
+                      f"{r['cpu_main']:>8.1f}+{r['cpu_workers']:<8.1f} {r['load']:>5.1f} {r['checkpoint']:>6.2f}",
+                      flush=True)
+            if len(times) > 1:
+                print(f"{size:>8,} members, {len(times)} imports: median {statistics.median(times):.2f} s, "
+                      f"fastest {min(times):.2f} s, slowest {max(times):.2f} s", flush=True)
     print("import s: from reading the file to the committed result (findings and flags included). ckpt s: "
           "the WAL checkpoint that follows, run after the result is shown (store.checkpoint).")
     print("CPU: seconds of processor time of the importing process and of its parser processes; on 2 cores "

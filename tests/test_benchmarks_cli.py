@@ -33,3 +33,17 @@ def test_options_reach_the_benchmark() -> None:
     r = subprocess.run([sys.executable, "-m", "benchmarks", "ingest_bench", "--help"], cwd=ROOT,
                        capture_output=True, text=True)
     assert r.returncode == 0 and "--sizes" in r.stdout
+
+
+def test_ingest_bench_repeat_prints_each_import_and_the_spread() -> None:
+    r = subprocess.run([sys.executable, "-m", "benchmarks", "ingest_bench", "--sizes", "200", "--repeat", "2",
+                        "--no-pyx12"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    rows = [ln.split() for ln in r.stdout.splitlines() if ln.split()[:1] == ["200"] and "imports:" not in ln]
+    assert len(rows) == 2, r.stdout
+    seconds = sorted(float(row[3]) for row in rows)
+    summary = next(ln for ln in r.stdout.splitlines() if "2 imports:" in ln)
+    assert f"fastest {seconds[0]:.2f} s" in summary and f"slowest {seconds[1]:.2f} s" in summary
+    bad = subprocess.run([sys.executable, "-m", "benchmarks", "ingest_bench", "--repeat", "0"], cwd=ROOT,
+                         capture_output=True, text=True)
+    assert bad.returncode == 2 and "--repeat must be 1 or more" in bad.stderr
