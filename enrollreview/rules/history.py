@@ -312,7 +312,7 @@ def _persons(db: Database, rows: list[Any]) -> dict[int, int]:
     # rows without a member id can match earlier rows of this file by the other keys
     in_file_keys = any(not k[1] for k in keyed)
 
-    new_persons: list[tuple[Any, ...]] = []
+    new_persons: dict[int, list[Any]] = {}   # person id -> its row, written at the end
     out: dict[int, int] = {}
     now = _utcnow()
 
@@ -335,8 +335,8 @@ def _persons(db: Database, rows: list[Any]) -> dict[int, int]:
         if pid is None:
             pid = mid   # a person's id is the members.id of its first row (what the insert trigger assumed)
             gender = r[10] or ""
-            new_persons.append((pid, member_id or NULL, sub or NULL, _null(r[8]), _null(r[9]), nl, nf, dob or NULL,
-                                ssn or NULL, gender or NULL, mid, now))
+            new_persons[pid] = [pid, member_id or NULL, sub or NULL, _null(r[8]), _null(r[9]), nl, nf, dob or NULL,
+                                ssn or NULL, gender or NULL, mid, now]
             if member_id:   # the same person under another member id? (DUP-07)
                 if valid_ssn(ssn):
                     others = same_ssn[ssn]
@@ -350,7 +350,11 @@ def _persons(db: Database, rows: list[Any]) -> dict[int, int]:
                                   if om and om != member_id and (not og or not gender or og == gender)]
                         others.append((pid, member_id, gender))
         elif member_id and not pmid.get(pid):
-            conn.execute("UPDATE persons SET member_id = ? WHERE id = ? AND member_id IS NULL", [member_id, pid])
+            # a person known without a member id learns it: on record, or first seen earlier in this file
+            if pid in new_persons:
+                new_persons[pid][1] = member_id
+            else:
+                conn.execute("UPDATE persons SET member_id = ? WHERE id = ? AND member_id IS NULL", [member_id, pid])
         if member_id:
             by_member.setdefault(member_id, pid)
             pmid.setdefault(pid, member_id)
@@ -362,7 +366,7 @@ def _persons(db: Database, rows: list[Any]) -> dict[int, int]:
     if new_persons:
         bulk_insert(db, "persons", "INSERT INTO persons (id, member_id, subscriber_id, last_name, first_name, nlast, "
                     "nfirst, dob, ssn, gender, first_member_row, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                    new_persons)
+                    [tuple(v) for v in new_persons.values()])
     return out
 
 

@@ -135,6 +135,21 @@ def test_person_matched_by_ssn_and_by_name_without_member_id(store):
     assert len(pids) == 1
 
 
+def test_person_first_seen_without_member_id_learns_it_later_in_the_same_file(store):
+    """The enrollment comes without REF*17, a change later in the same file carries it: one person, who
+    now has the member id (as a person on record from an earlier file would)."""
+    g = store.group(roles=())
+    s = sub(g)
+    change = gen.change(g, effective=month_start(BEGIN, 1), submitted=store.next_time())
+    store.load([g, change], edit=lambda t: t.replace(f"REF*17*{s.member_id}~", "", 1))
+    rows = store.db.execute("SELECT member_id, person_id FROM members WHERE subscriber_id = ? ORDER BY id",
+                            [g.subscriber_id]).fetchall()
+    assert [r[0] for r in rows] == [None, s.member_id]
+    assert rows[0][1] == rows[1][1]
+    person = store.db.execute("SELECT member_id, first_member_row FROM persons WHERE id = ?", [rows[0][1]]).fetchone()
+    assert person[0] == s.member_id
+
+
 def test_flags_json_contract(store, tmp_path, capsys):
     store.load(_bad_group(store))
     db = str(store.tmp / "rules.sqlite")
