@@ -1,9 +1,10 @@
 """Import speed: generated 834 files of 1,000 / 10,000 / 100,000 members.
 
 For each file it prints seconds, segments/s, MB/s and peak RSS of a full import (TR3 findings and
-business rules; the rule time also on its own), the plain `str.split` tokenizing floor and the ratio
-to it, and at 10,000 members the time pyx12's own validator takes. Each import runs in a fresh
-process so its peak RSS is its own (worker processes are reported separately).
+business rules; the rule time also on its own), the plain `str.split` tokenizing floor (measured just
+before and just after the import, so a change of this VM's speed during it shows) and the ratio to it,
+and at 10,000 members the time pyx12's own validator takes. Each import runs in a fresh process so its
+peak RSS is its own (worker processes are reported separately).
 
     python -m benchmarks.ingest_bench [--sizes 1000,10000,100000] [--style employer|exchange] [--no-pyx12]
                                       [--repeat N]
@@ -87,7 +88,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"ingest benchmark ({args.style} style), {os.cpu_count()} cores, Python {sys.version.split()[0]}, "
           f"parser: {accel.describe()}" + (" (ENROLLREVIEW_ACCEL=0 for plain Python)" if accel.active() else ""))
     print(f"{'members':>8} {'segments':>10} {'MB':>6} {'import s':>9} {'rules s':>8} {'seg/s':>9} {'MB/s':>6} "
-          f"{'RSS MB':>7} {'workers':>8} {'split s':>8} {'x floor':>8} {'pyx12 s':>8} {'CPU main+workers':>17} "
+          f"{'RSS MB':>7} {'workers':>8} {'split s':>12} {'x floor':>8} {'pyx12 s':>8} {'CPU main+workers':>17} "
           f"{'load':>5} {'ckpt s':>6}")
     with tempfile.TemporaryDirectory() as tmp:
         for size in (int(s) for s in args.sizes.split(",")):
@@ -97,19 +98,21 @@ def main(argv: list[str] | None = None) -> None:
             times = []
             for run in range(args.repeat):
                 db = str(Path(tmp) / f"bench{size}-{run}.sqlite")
+                before, _ = split_floor(path)
                 out = subprocess.run([sys.executable, "-m", "benchmarks.ingest_bench", "--child", str(path), db],
                                      capture_output=True, text=True, check=True)
                 for suffix in ("", "-wal", "-shm"):
                     Path(db + suffix).unlink(missing_ok=True)
                 r = json.loads(out.stdout.strip().splitlines()[-1])
                 times.append(r["seconds"])
-                floor, _ = split_floor(path)
+                after, _ = split_floor(path)
+                floor = min(before, after)
                 pyx = ""
                 if size == 10000 and not args.no_pyx12 and run == 0:
                     pyx = f"{pyx12_seconds(path):8.1f}"
                 print(f"{r['members']:>8,} {r['segments']:>10,} {mb:>6.1f} {r['seconds']:>9.2f} {r['rules']:>8.2f} "
                       f"{r['segments'] / r['seconds']:>9,.0f} {mb / r['seconds']:>6.2f} {r['rss_mb']:>7.0f} "
-                      f"{r['worker_rss_mb']:>8.0f} {floor:>8.2f} {r['seconds'] / floor:>8.1f} {pyx:>8} "
+                      f"{r['worker_rss_mb']:>8.0f} {f'{before:.3f}/{after:.3f}':>12} {r['seconds'] / floor:>8.1f} {pyx:>8} "
                       f"{r['cpu_main']:>8.1f}+{r['cpu_workers']:<8.1f} {r['load']:>5.1f} {r['checkpoint']:>6.2f}",
                       flush=True)
             if len(times) > 1:
@@ -117,6 +120,8 @@ def main(argv: list[str] | None = None) -> None:
                       f"fastest {min(times):.2f} s, slowest {max(times):.2f} s", flush=True)
     print("import s: from reading the file to the committed result (findings and flags included). ckpt s: "
           "the WAL checkpoint that follows, run after the result is shown (store.checkpoint).")
+    print("split s: the str.split floor just before / just after the import (x floor: the import against the "
+          "faster of the two); when they differ, this VM's speed changed during the import.")
     print("CPU: seconds of processor time of the importing process and of its parser processes; on 2 cores "
           "a wall time well above (main+workers)/2 means the import waited for a CPU (see the load average).")
 
