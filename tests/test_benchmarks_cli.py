@@ -43,9 +43,10 @@ def test_ingest_bench_repeat_prints_each_import_and_the_spread() -> None:
     rows = [ln.split() for ln in r.stdout.splitlines() if ln.split()[:1] == ["200"] and "imports:" not in ln]
     assert len(rows) == 2, r.stdout
     seconds = sorted(float(row[3]) for row in rows)
-    for row in rows:   # the floor just before / just after the import, then the ratio to it
-        assert re.fullmatch(r"\d+\.\d{3}/\d+\.\d{3}", row[9]), row
-        assert float(row[10]) > 0
+    for row in rows:   # rows written before the rules; the floor just before / just after, the ratio to it
+        assert 0 < float(row[4]) < float(row[3]) and float(row[4]) + float(row[5]) <= float(row[3]) + 0.01
+        assert re.fullmatch(r"\d+\.\d{3}/\d+\.\d{3}", row[10]), row
+        assert float(row[11]) > 0
     summary = next(ln for ln in r.stdout.splitlines() if "2 imports:" in ln)
     assert f"fastest {seconds[0]:.2f} s" in summary and f"slowest {seconds[1]:.2f} s" in summary
     bad = subprocess.run([sys.executable, "-m", "benchmarks", "ingest_bench", "--repeat", "0"], cwd=ROOT,
