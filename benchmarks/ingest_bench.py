@@ -45,8 +45,8 @@ def _import_once(path: str, db: str) -> None:
     ckpt = time.perf_counter() - t1
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    print(json.dumps({"status": res.status, "seconds": wall, "rows": res.parse_seconds, "rules": res.rule_seconds, "members": res.members,
-                      "segments": res.segments, "findings": res.findings, "flags": res.flags,
+    print(json.dumps({"status": res.status, "seconds": wall, "rows": res.parse_seconds, "rules": res.rule_seconds,
+                      "members": res.members, "segments": res.segments, "findings": res.findings, "flags": res.flags,
                       "rss_mb": own, "worker_rss_mb": kids, "cpu_main": c1[0] - c0[0],
                       "cpu_workers": c1[1] - c0[1], "load": os.getloadavg()[0],
                       "checkpoint": ckpt}))
@@ -87,8 +87,8 @@ def main(argv: list[str] | None = None) -> None:
 
     print(f"ingest benchmark ({args.style} style), {os.cpu_count()} cores, Python {sys.version.split()[0]}, "
           f"parser: {accel.describe()}" + (" (ENROLLREVIEW_ACCEL=0 for plain Python)" if accel.active() else ""))
-    print(f"{'members':>8} {'segments':>10} {'MB':>6} {'import s':>9} {'rows s':>7} {'rules s':>8} {'seg/s':>9} {'MB/s':>6} "
-          f"{'RSS MB':>7} {'workers':>8} {'split s':>12} {'x floor':>8} {'pyx12 s':>8} {'CPU main+workers':>17} "
+    print(f"{'members':>8} {'segments':>10} {'MB':>6} {'import s':>9} {'rows s':>7} {'rules s':>8} {'seg/s':>9} "
+          f"{'MB/s':>6} {'RSS MB':>7} {'workers':>8} {'split s':>12} {'x floor':>8} {'pyx12 s':>8} {'CPU main+workers':>17} "
           f"{'load':>5} {'ckpt s':>6}")
     with tempfile.TemporaryDirectory() as tmp:
         for size in (int(s) for s in args.sizes.split(",")):
@@ -110,18 +110,19 @@ def main(argv: list[str] | None = None) -> None:
                 pyx = ""
                 if size == 10000 and not args.no_pyx12 and run == 0:
                     pyx = f"{pyx12_seconds(path):8.1f}"
-                print(f"{r['members']:>8,} {r['segments']:>10,} {mb:>6.1f} {r['seconds']:>9.2f} {r['rows']:>7.2f} {r['rules']:>8.2f} "
-                      f"{r['segments'] / r['seconds']:>9,.0f} {mb / r['seconds']:>6.2f} {r['rss_mb']:>7.0f} "
-                      f"{r['worker_rss_mb']:>8.0f} {f'{before:.3f}/{after:.3f}':>12} {r['seconds'] / floor:>8.1f} {pyx:>8} "
+                print(f"{r['members']:>8,} {r['segments']:>10,} {mb:>6.1f} {r['seconds']:>9.2f} {r['rows']:>7.2f} "
+                      f"{r['rules']:>8.2f} {r['segments'] / r['seconds']:>9,.0f} {mb / r['seconds']:>6.2f} "
+                      f"{r['rss_mb']:>7.0f} {r['worker_rss_mb']:>8.0f} {f'{before:.3f}/{after:.3f}':>12} "
+                      f"{r['seconds'] / floor:>8.1f} {pyx:>8} "
                       f"{r['cpu_main']:>8.1f}+{r['cpu_workers']:<8.1f} {r['load']:>5.1f} {r['checkpoint']:>6.2f}",
                       flush=True)
             if len(times) > 1:
                 print(f"{size:>8,} members, {len(times)} imports: median {statistics.median(times):.2f} s, "
                       f"fastest {min(times):.2f} s, slowest {max(times):.2f} s", flush=True)
-    print("import s: from reading the file to the committed result (findings and flags included); rows s: until "
-          "every row of the file was written (a large file is parsed in parser processes meanwhile), then the rules and the commit "
-          "follow. ckpt s: "
-          "the WAL checkpoint that follows, run after the result is shown (store.checkpoint).")
+    print("import s: from reading the file to the committed result (findings and flags included). rows s: until "
+          "every row of the file was written (a large file is parsed in parser processes meanwhile); the rules "
+          "and the commit follow. ckpt s: the WAL checkpoint after that, run once the result is shown "
+          "(store.checkpoint).")
     print("split s: the str.split floor just before / just after the import (x floor: the import against the "
           "faster of the two); when they differ, this VM's speed changed during the import.")
     print("CPU: seconds of processor time of the importing process and of its parser processes; on 2 cores "

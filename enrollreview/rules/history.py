@@ -7,9 +7,9 @@ each row does to its policy over time.
   subscriber id (REF*0F) + date of birth + first name; SSN; normalised last name + first name + date of
   birth. Twins (same last name and birth date, different first names) stay two people. A match is
   refused when both sides carry different member ids: that is "one person under two member ids"
-  (DUP-07, recorded in `person_links`), which must stay visible rather than be merged away. The insert
-  trigger of the rules migration already set the person of a known member id (or a new person with
-  the row's own id); this only corrects the rows another key matches.
+  (DUP-07, recorded in `person_links`), which must stay visible rather than be merged away. The
+  import's INSERT already set the person of a known member id (or a new person with the row's own
+  id); this only corrects the rows another key matches.
 * `member_facts` (a narrow table, one row per member row):
   - `head_row`: the subscriber row a dependant belongs to inside its transaction: the subscriber with
     the same REF*0F, else the subscriber it follows (when its own REF*0F is nobody's: FAM-03), else none
@@ -152,7 +152,7 @@ SELECT m.id, m.transaction_id, m.ins01, m.subscriber_id, m.member_id, m.policy_i
 FROM base m ORDER BY m.id
 """
 # row: 0 id, 1 transaction, 2 ins01, 3 subscriber id, 4 member id, 5 policy, 6 dob, 7 ssn, 8 last, 9 first,
-#      10 gender, 11 begin, 12 end, 13 provisional person (set by the insert trigger), 14 event
+#      10 gender, 11 begin, 12 end, 13 provisional person (set by the import's INSERT), 14 event
 
 
 def prepare_file(db: Database, file_id: int) -> None:
@@ -182,7 +182,7 @@ def prepare_file(db: Database, file_id: int) -> None:
             key = f"{r[5] or ''}|{r[3] or ''}"
         facts.append((mid, file_id, r[1], _null(head), key, r[14], _null(r[11]), _null(r[12])))
     moved = [(pid, mid) for mid, pid in persons.items() if by_id[mid][13] != pid]
-    if moved:   # rows the insert trigger could not place (another key matched, or a person new in this file)
+    if moved:   # rows the import's INSERT could not place (another key matched, or a person new in this file)
         conn.executemany("UPDATE members SET person_id = ? WHERE id = ?", moved)
         conn.executemany("UPDATE temp.mw SET person_id = ? WHERE id = ?", moved)
     conn.execute("DELETE FROM member_facts WHERE id BETWEEN ? AND ?", [lo, hi])
@@ -333,7 +333,7 @@ def _persons(db: Database, rows: list[Any]) -> dict[int, int]:
             if pid is None and nf and dob:
                 pid = next((p for p in by_n.get((nl, nf, dob), ()) if compatible(p, member_id)), None)
         if pid is None:
-            pid = mid   # a person's id is the members.id of its first row (what the insert trigger assumed)
+            pid = mid   # a person's id is the members.id of its first row (what the import's INSERT assumed)
             gender = r[10] or ""
             new_persons[pid] = [pid, member_id or NULL, sub or NULL, _null(r[8]), _null(r[9]), nl, nf, dob or NULL,
                                 ssn or NULL, gender or NULL, mid, now]

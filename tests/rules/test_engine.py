@@ -146,8 +146,8 @@ def test_person_first_seen_without_member_id_learns_it_later_in_the_same_file(st
                             [g.subscriber_id]).fetchall()
     assert [r[0] for r in rows] == [None, s.member_id]
     assert rows[0][1] == rows[1][1]
-    person = store.db.execute("SELECT member_id, first_member_row FROM persons WHERE id = ?", [rows[0][1]]).fetchone()
-    assert person[0] == s.member_id
+    person = store.db.execute("SELECT member_id FROM persons WHERE id = ?", [rows[0][1]]).fetchone()
+    assert person == (s.member_id,)
 
 
 def test_flags_json_contract(store, tmp_path, capsys):
