@@ -432,6 +432,14 @@ class _Texts:
                                 f"WHERE m.id IN ({','.join('?' * len(part))})", list(part)):
                 self.members[r["id"]] = (r["raw"].split("\n"), json.loads(r["segs"]), (r["delims"] or "*")[0])
 
+    def load_txns(self, ids: Iterable[int]) -> None:
+        need = sorted({i for i in ids if i is not None and i not in self.txns})
+        for part in chunks(need, 500):
+            for r in self.ctx.q(f"SELECT t.id, t.raw, t.segs, f.delims FROM transactions t JOIN files f "
+                                f"ON f.id = t.file_id WHERE t.id IN ({','.join('?' * len(part))})", list(part)):
+                self.txns[r["id"]] = ((r["raw"] or "").split("\n"), json.loads(r["segs"] or "[]"),
+                                      (r["delims"] or "*")[0])
+
     def _txn(self, tid: int) -> tuple[list[str], list[Any], str]:
         if tid not in self.txns:
             r = self.ctx.q("SELECT t.raw, t.segs, f.delims FROM transactions t JOIN files f ON f.id = t.file_id "
@@ -487,6 +495,7 @@ def _write(ctx: Context, reg: dict[str, Rule], produced: list[tuple[Rule, Flag]]
     rows_needed = {f.member_row for _, f in produced if f.member_row is not None}
     rows_needed |= {a.row for _, f in produced for a in f.segments if isinstance(a, At) and a.row is not None}
     texts.load_members(rows_needed)
+    texts.load_txns(a.txn for _, f in produced for a in f.segments if isinstance(a, At) and a.txn is not None)
     info: dict[int, Any] = {}
     for part in chunks(sorted(i for i in rows_needed if i is not None), 500):
         for r in ctx.q(f"SELECT id, file_id, policy_id, person_id FROM members WHERE id IN "
