@@ -163,13 +163,14 @@ def _multi_groups(ctx: Context) -> None:
                   OR EXISTS (SELECT 1 FROM member_facts o WHERE o.group_key = mm.group_key AND o.transaction_id < {first})""")
 
 
-def _ordered(ctx: Context, where: str, extra_cols: str = "") -> list[Any]:
-    """Rows of the store (with their history facts) in the order received; `where` may use m.group_key."""
+def _ordered(ctx: Context, where: str) -> list[Any]:
+    """Rows of the imported rows' enrollment groups (with their history facts) in the order received. Every
+    row sharing a group with an imported row is in scope, so they are read from the narrow copy ma, not
+    from the wide members rows (a resend of a whole file puts every stored row here)."""
     return ctx.q(f"""
-        SELECT m.id, x.group_key, m.person_id, m.ins01, m.ins03, m.ins04, m.amrc, x.event, x.eff_begin, x.eff_end,
-               m.maint_eff, m.file_id, m.transaction_id, m.seq, x.head_row {extra_cols}
-        FROM member_facts x JOIN members m ON m.id = x.id
-        WHERE {where.replace("m.group_key", "x.group_key")} ORDER BY m.file_id, m.transaction_id, m.seq""")
+        SELECT m.id, m.group_key, m.person_id, m.ins01, m.ins03, m.ins04, m.amrc, m.event, m.eff_begin, m.eff_end,
+               m.maint_eff, m.file_id, m.transaction_id, m.seq, m.head_row
+        FROM ma m WHERE {where} ORDER BY m.file_id, m.transaction_id, m.seq""")
 
 
 @rule("MNT-04", "maintenance", "error", "Second cancellation or termination",
