@@ -442,10 +442,8 @@ class _Texts:
 
     def _txn(self, tid: int) -> tuple[list[str], list[Any], str]:
         if tid not in self.txns:
-            r = self.ctx.q("SELECT t.raw, t.segs, f.delims FROM transactions t JOIN files f ON f.id = t.file_id "
-                           "WHERE t.id = ?", [tid])
-            self.txns[tid] = ((r[0]["raw"] or "").split("\n"), json.loads(r[0]["segs"] or "[]"),
-                              (r[0]["delims"] or "*")[0]) if r else ([], [], "*")
+            self.load_txns([tid])
+            self.txns.setdefault(tid, ([], [], "*"))   # (a transaction no longer stored)
         return self.txns[tid]
 
     def _env(self, fid: int) -> tuple[list[str], list[Any], str]:
