@@ -91,6 +91,36 @@ def segs_json(segs: list[tuple[int, str, int]]) -> str:
     return "[" + ",".join([f'[{o},"{lp}",{off}]' for o, lp, off in segs]) + "]"
 
 
+def segs_text(segs: list[tuple[int, str, int]], lines: list[str]) -> str:
+    """The stored `segs` of a row whose raw text is `lines` (segpos.py reads it): the run form when it
+    gives back exactly these positions (consecutive ordinals, the same gap between segments), else the
+    list form."""
+    n = len(segs)
+    if n == 0 or len(lines) != n:
+        return segs_json(segs)
+    first = segs[0][0]
+    offset = segs[0][2]
+    gap = segs[1][2] - offset - len(lines[0]) if n > 1 else 1
+    if gap < 0:
+        return segs_json(segs)
+    runs: list[str] = []
+    loop = segs[0][1]
+    count = 0
+    for i in range(n):
+        o, lp, off = segs[i]
+        if o != first + i or off != offset:
+            return segs_json(segs)
+        offset = off + len(lines[i]) + gap
+        if lp == loop:
+            count += 1
+        else:
+            runs.append(f'["{loop}",{count}]')
+            loop = lp
+            count = 1
+    runs.append(f'["{loop}",{count}]')
+    return f'{{"o":{first},"f":{segs[0][2]},"g":{gap},"r":[{",".join(runs)}]}}'
+
+
 TXN_COLS: Final = ("isa_control", "gs_control", "gs_version", "gs_functional", "st_id", "st_control", "st_version",
                    "se_count", "se_control", "bgn_purpose", "bgn_ref", "bgn_date", "bgn_time", "bgn_action",
                    "master_policy", "file_effective", "qty_to", "qty_dt", "qty_et", "sponsor_name", "sponsor_id",
@@ -201,7 +231,7 @@ def _parse_chunk(job: ChunkJob, cancel: Callable[[], bool] | None,
         row: list[Any] = [mid, tid(t), m.seq]
         row += [f.get(c, _NULL) for c in MEMBER_COLS]
         row += [_json(f[c]) if c in f else _NULL for c in MEMBER_JSON]
-        row += [m.first_ordinal, m.last_ordinal, raw, segs_json(m.segs)]
+        row += [m.first_ordinal, m.last_ordinal, raw, segs_text(m.segs, m.lines)]
         member_rows.append(tuple(row))
         for c in m.coverages:
             cov_rows.append((mid, c["seq"], c["hd01"], c["hd03"], c["hd04"], c["hd05"], c["begin"], c["end"],
@@ -219,7 +249,7 @@ def _parse_chunk(job: ChunkJob, cancel: Callable[[], bool] | None,
         local = tid(t)
         raw = "\n".join(t.lines)
         txn_rows.append((local, t.seq, t.member_count, t.first_ordinal, t.last_ordinal, raw,
-                         segs_json(t.segs), content_hash(t.lines, txn_member_raws.pop(t.seq, [])),
+                         segs_text(t.segs, t.lines), content_hash(t.lines, txn_member_raws.pop(t.seq, [])),
                          *(f.get(c, _NULL) for c in TXN_COLS)))
         t_ranges.append((t.first_ordinal, t.last_ordinal, local))
 

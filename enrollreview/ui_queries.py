@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from . import queries
+from . import queries, segpos
 from .phi import mask_ssn
 from .store import rows as _rows
 
@@ -358,8 +358,8 @@ def delimiters(m: dict[str, Any]) -> tuple[str, str]:
 def member_segments(db: Database, m: dict[str, Any], extra_ordinals: set[int] | None = None) -> list[SegmentLine]:
     """The member's raw segments (SSN masked), plus any segments outside the member that a flag names
     (transaction header/trailer or envelope), in file order."""
-    segs = json.loads(m["segs"])
     lines = m["raw"].split("\n")
+    segs = segpos.decode(m["segs"], lines)
     out = [SegmentLine(s[0], (s[1] or "").split("/")[-1], queries.mask_line(t, m))
            for s, t in zip(segs, lines, strict=False)]
     have = {s.ordinal for s in out}
@@ -367,7 +367,8 @@ def member_segments(db: Database, m: dict[str, Any], extra_ordinals: set[int] | 
     if missing:
         t = db.execute("SELECT raw, segs FROM transactions WHERE id = ?", [m["transaction_id"]]).fetchone()
         if t and t[1]:
-            for s, text in zip(json.loads(t[1]), (t[0] or "").split("\n"), strict=False):
+            tlines = (t[0] or "").split("\n")
+            for s, text in zip(segpos.decode(t[1], tlines), tlines, strict=False):
                 if s[0] in missing:
                     loop = (s[1] or "").split("/")[-1] or "header"
                     out.append(SegmentLine(s[0], loop, text, own=False, note="transaction"))
@@ -383,7 +384,8 @@ def member_segments(db: Database, m: dict[str, Any], extra_ordinals: set[int] | 
             who = " ".join(x for x in (other[3], other[2]) if x) or "another member"
             rel = queries.RELATIONSHIPS.get(other[4] or "", "")
             note = f"member {who}" + (f" ({rel})" if rel else "")
-            for s, text in zip(json.loads(other[1]), other[0].split("\n"), strict=False):
+            olines = other[0].split("\n")
+            for s, text in zip(segpos.decode(other[1], olines), olines, strict=False):
                 if s[0] in missing:
                     out.append(SegmentLine(s[0], (s[1] or "").split("/")[-1], queries.mask_line(text, {"ssn": other[5], "old": other[6]}),
                                            own=False, note=note))
@@ -428,8 +430,8 @@ def parse_refs(value: Any) -> list[Any]:
 def member_sheet(db: Database, m: dict[str, Any], ssn_shown: str | None = None) -> list[SheetField]:
     """The member as a clerk reads it, each value with the segments and elements it came from."""
     sep, _comp = delimiters(m)
-    segs = json.loads(m["segs"])
     lines = m["raw"].split("\n")
+    segs = segpos.decode(m["segs"], lines)
     src: dict[str, list[Source]] = {}
 
     def add(key: str, ordinal: int, *elements: str | None) -> None:

@@ -12,6 +12,7 @@ import uuid
 
 import pytest
 
+from enrollreview import segpos
 from enrollreview.ingest import import_file
 from enrollreview.queries import get_member, member_categories, member_coverages
 from enrollreview.store import open_db
@@ -112,16 +113,17 @@ def test_raw_segments_point_at_the_file_bytes(db, corpus):
     import_file(db, path)
     rows = db.execute("SELECT raw, segs FROM members ORDER BY id").fetchall()
     assert len(rows) == 7
-    for raw, segs in rows:
-        segs = json.loads(segs)
+    ordinals = []
+    for raw, stored in rows:
         lines = raw.split("\n")
+        segs = segpos.decode(stored, lines)
         assert len(lines) == len(segs)
         assert lines[0].startswith("INS")
-        for line, (_ordinal, loop, offset) in zip(lines, segs, strict=True):
+        for line, (ordinal, loop, offset) in zip(lines, segs, strict=True):
             assert data[offset:offset + len(line)] == line
             assert loop.startswith("2000")
-    ordinals = [o for _, s in rows for o, _, _ in json.loads(s)]
-    assert ordinals == sorted(ordinals)
+            ordinals.append(ordinal)
+    assert ordinals == sorted(ordinals) and len(set(ordinals)) == len(ordinals)
 
 
 def test_file_and_transaction_header_values(db, corpus):

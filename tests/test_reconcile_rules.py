@@ -9,6 +9,7 @@ from datetime import date, datetime
 
 import pytest
 
+from enrollreview import segpos
 from enrollreview.reconcile import views
 from enrollreview.reconcile.reconcile import reconcile
 from enrollreview.reconcile.roster import import_roster
@@ -200,8 +201,9 @@ def test_miss03_each_field_differs(db, tmp_path, field, change, severity):
     segs = json.loads(fl["segments"])
     assert segs, fl["message"]
     raw, seglist = db.execute("SELECT raw, segs FROM members WHERE id = ?", [fl["member_id"]]).fetchone()
-    ordinals = [s[0] for s in json.loads(seglist)]
-    line = raw.split("\n")[ordinals.index(segs[0]["ordinal"])]
+    lines = raw.split("\n")
+    ordinals = [s[0] for s in segpos.decode(seglist, lines)]
+    line = lines[ordinals.index(segs[0]["ordinal"])]
     assert line.startswith(segs[0]["element"][:-2])
 
 

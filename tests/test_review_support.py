@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from enrollreview import segpos
 from enrollreview.ingest import import_file
 
 TODAY = _dt.date.today()
@@ -113,7 +114,8 @@ def member_row(db: Any, member_id: str, file_id: int | None = None) -> int:
 def segment_ordinal(db: Any, member_row_id: int, seg_id: str) -> int:
     """The file ordinal of a member's first segment with this id (as the engine would name it)."""
     raw, segs = db.execute("SELECT raw, segs FROM members WHERE id = ?", [member_row_id]).fetchone()
-    for line, (ordinal, _loop, _off) in zip(raw.split("\n"), json.loads(segs), strict=True):
+    lines = raw.split("\n")
+    for line, (ordinal, _loop, _off) in zip(lines, segpos.decode(segs, lines), strict=True):
         if line.split("*")[0] == seg_id:
             return ordinal
     raise AssertionError(seg_id)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Any
 
-from .. import queries
+from .. import queries, segpos
 from ..ingest import import_file
 from ..phi import format_ssn, mask_ssn
 from ..store import checkpoint
@@ -128,8 +127,8 @@ def cmd_show(args: Any) -> int:
         for f in flags:
             print(f"  [{f['id']}] {f['severity']:<7} {f['rule']:<7} {f['message']}", file=out)
     print("Raw segments:", file=out)
-    segs = json.loads(m["segs"])
-    for (ordinal, loop, _off), line in zip(segs, m["raw"].split("\n"), strict=False):
+    lines = m["raw"].split("\n")
+    for (ordinal, loop, _off), line in zip(segpos.decode(m["segs"], lines), lines, strict=False):
         shown = line if args.show_ssn else queries.mask_line(line, m)
         print(f"  {ordinal:>7}  {loop.split('/')[-1]:<6} {shown}", file=out)
     return 0

@@ -22,6 +22,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from .. import segpos
 from ..phi import format_ssn, mask_ssn
 from ..review import statuses as st
 from ..review.history import rollup_sql
@@ -310,12 +311,9 @@ def element_value(raw: str | None, segs_json: str | None, delims: str | None, or
     """The value of element 'DMG02' in segment number `ordinal` of a member's stored raw text."""
     if not raw or not segs_json or not element or len(element) < 3 or not element[-2:].isdigit():
         return None
-    try:
-        segs = json.loads(segs_json)
-    except ValueError:
-        return None
+    lines = raw.split("\n")
     sep = (delims or "*")[0]
-    for (o, _loop, _off), line in zip(segs, raw.split("\n"), strict=False):
+    for (o, _loop, _off), line in zip(segpos.decode(segs_json, lines), lines, strict=False):
         if o == ordinal:
             parts = line.split(sep)
             i = int(element[-2:])

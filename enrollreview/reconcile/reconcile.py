@@ -50,6 +50,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from .. import segpos
 from ..phi import mask_ssn
 from ..review.statuses import NEEDS_CALL_BACK, NEW
 from ..store import rows as _rows
@@ -682,7 +683,7 @@ def _locate_fields(db: Database, sids: list[int]) -> dict[int, dict[str, dict[st
         rows = db.execute(f"SELECT m.id, m.raw, m.segs, f.delims FROM members m JOIN files f ON f.id = m.file_id "
                           f"WHERE m.id IN ({','.join('?' * len(chunk))})", chunk).fetchall()
         for mid, raw, segs_json, delims in rows:
-            out[mid] = _locate(raw, json.loads(segs_json), (delims or "*")[0])
+            out[mid] = _locate(raw, segpos.decode(segs_json, raw.split("\n")), (delims or "*")[0])
     return out
 
 

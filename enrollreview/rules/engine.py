@@ -28,6 +28,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from .. import segpos
 from .. import settings as _settings
 from ..store import utcnow as _utcnow
 from . import history
@@ -430,15 +431,16 @@ class _Texts:
         for part in chunks(need, 500):
             for r in self.ctx.q(f"SELECT m.id, m.raw, m.segs, f.delims FROM members m JOIN files f ON f.id = m.file_id "
                                 f"WHERE m.id IN ({','.join('?' * len(part))})", list(part)):
-                self.members[r["id"]] = (r["raw"].split("\n"), json.loads(r["segs"]), (r["delims"] or "*")[0])
+                lines = r["raw"].split("\n")
+                self.members[r["id"]] = (lines, segpos.decode(r["segs"], lines), (r["delims"] or "*")[0])
 
     def load_txns(self, ids: Iterable[int]) -> None:
         need = sorted({i for i in ids if i is not None and i not in self.txns})
         for part in chunks(need, 500):
             for r in self.ctx.q(f"SELECT t.id, t.raw, t.segs, f.delims FROM transactions t JOIN files f "
                                 f"ON f.id = t.file_id WHERE t.id IN ({','.join('?' * len(part))})", list(part)):
-                self.txns[r["id"]] = ((r["raw"] or "").split("\n"), json.loads(r["segs"] or "[]"),
-                                      (r["delims"] or "*")[0])
+                lines = (r["raw"] or "").split("\n")
+                self.txns[r["id"]] = (lines, segpos.decode(r["segs"], lines), (r["delims"] or "*")[0])
 
     def _txn(self, tid: int) -> tuple[list[str], list[Any], str]:
         if tid not in self.txns:

@@ -76,7 +76,7 @@ def m001_ingest(db: Database) -> None:
             person_id INTEGER,             -- filled by rules.history
             first_ordinal INTEGER NOT NULL, last_ordinal INTEGER NOT NULL,
             raw TEXT NOT NULL,             -- the member's segments, one per line, no terminators
-            segs TEXT NOT NULL             -- JSON [[ordinal, loop_path, file_offset], ...], one per line
+            segs TEXT NOT NULL             -- each line's ordinal, loop path, file offset (read with segpos.decode)
         );
         CREATE INDEX idx_members_file ON members(file_id);
         CREATE INDEX idx_members_txn ON members(transaction_id);

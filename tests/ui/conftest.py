@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+from enrollreview import segpos
+
 # The offscreen platform plugin warns whenever a window's size constraints change; that is the
 # plugin's limitation, not ours, so only this exact message is ignored (all other warnings fail).
 _OFFSCREEN = r"This plugin does not support propagateSizeHints\(\)"
@@ -91,7 +93,8 @@ def gen_file(tmp_path):
 
 def ordinal_of(db: Any, member_row: int, seg_id: str, qualifier: str | None = None) -> int:
     raw, segs = db.execute("SELECT raw, segs FROM members WHERE id = ?", [member_row]).fetchone()
-    for line, s in zip(raw.split("\n"), json.loads(segs), strict=False):
+    lines = raw.split("\n")
+    for line, s in zip(lines, segpos.decode(segs, lines), strict=True):
         p = line.split("*")
         if p[0] == seg_id and (qualifier is None or (len(p) > 1 and p[1] == qualifier)):
             return s[0]
