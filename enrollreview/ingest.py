@@ -263,10 +263,13 @@ def _load_with(db: Database, data: bytes, base: dict[str, Any], progress: Progre
     envelope: dict[str, Any] = {}
     envelope_lines: list[list[Any]] = []
     groups: list[dict[str, str]] = []
+    # the members' rows for the history (rules.history), kept so that it need not read them back
+    history_rows: list[tuple[Any, ...]] = []
 
     def write(res: ChunkResult) -> None:
-        _write_chunk(conn, file_id, res, member_base + tally["members"], txn_base + tally["txns"],
-                     tally["members"], tally["txns"])
+        m_off, t_off = member_base + tally["members"], txn_base + tally["txns"]
+        _write_chunk(conn, file_id, res, m_off, t_off, tally["members"], tally["txns"])
+        history_rows.extend([(r[0] + m_off, r[1] + t_off, *r[2:]) for r in res.hist_rows])
         tally["members"] += res.members
         tally["txns"] += res.transactions
         tally["segments"] += res.segments
@@ -318,7 +321,7 @@ def _load_with(db: Database, data: bytes, base: dict[str, Any], progress: Progre
     result.parse_seconds = time.perf_counter() - started
     if run_rules:
         t0 = time.perf_counter()
-        result.flags = run_rules_after_import(db, file_id)
+        result.flags = run_rules_after_import(db, file_id, history_rows)
         result.rule_seconds = time.perf_counter() - t0
     return result
 
@@ -515,11 +518,11 @@ def _member_insert_sql(m_off: int, t_off: int, m_seq: int, fid: int) -> str:
     )
 
 
-def run_rules_after_import(db: Database, file_id: int) -> int:
+def run_rules_after_import(db: Database, file_id: int, history_rows: list[Any] | None = None) -> int:
     """Re-run the rules for what this file touched; returns the number of open flags on the file."""
     from .rules.engine import run_for_file
 
-    return run_for_file(db, file_id)
+    return run_for_file(db, file_id, history_rows)
 
 
 _FILE_ENV_COLS = {"isa_sender_qual", "isa_sender", "isa_receiver_qual", "isa_receiver", "isa_date", "isa_time",

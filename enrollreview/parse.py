@@ -59,6 +59,7 @@ class ChunkResult:
     cov_rows: list[tuple[Any, ...]]
     cat_rows: list[tuple[Any, ...]]
     finding_rows: list[tuple[Any, ...]]
+    hist_rows: list[tuple[Any, ...]]     # what the history needs of each member (history_row)
     envelope: dict[str, Any]
     envelope_lines: list[list[Any]]
     groups: list[dict[str, str]]
@@ -68,7 +69,7 @@ class ChunkResult:
     end_offset: int
     packed: bytes | None = None   # the five row lists, marshalled (between processes)
 
-    _ROWS = ("txn_rows", "member_rows", "cov_rows", "cat_rows", "finding_rows")
+    _ROWS = ("txn_rows", "member_rows", "cov_rows", "cat_rows", "finding_rows", "hist_rows")
 
     def pack(self) -> ChunkResult:
         """Marshal the rows into one bytes value for the trip to the importing process: about twice as
@@ -119,6 +120,61 @@ def segs_text(segs: list[tuple[int, str, int]], lines: list[str]) -> str:
             count = 1
     runs.append(f'["{loop}",{count}]')
     return f'{{"o":{first},"f":{segs[0][2]},"g":{gap},"r":[{",".join(runs)}]}}'
+
+
+def iso_or_none(v: Any) -> str | None:
+    """v when it is a date in the stored ISO form (what SQL's GLOB '[0-9]...-[0-9][0-9]-[0-9][0-9]' passes)."""
+    if isinstance(v, str) and len(v) == 10 and v.isascii() and v[4] == "-" and v[7] == "-" \
+            and v[:4].isdigit() and v[5:7].isdigit() and v[8:].isdigit():
+        return v
+    return None
+
+
+def event_kind(ins03: str | None, ins04: str | None, amrc: str | None, begin: str | None, end: str | None) -> str:
+    """MNT-01: what a row does to its policy; a 024 is a cancellation when it ends on or before its begin
+    (with only an end date it counts as a termination, with no date at all as 'ended'). The history's SQL
+    (rules/history.py, _EVENT_SQL) says the same for rows of older files."""
+    a = (amrc or "").upper()
+    if ins03 == "021":
+        # INS04 28 alone is "initial enrollment" in the TR3; the exchange's effectuation is 021/28/CONFIRM
+        return "effectuated" if a == "CONFIRM" else "enrolled"
+    if ins03 == "024":
+        if begin and end:
+            return "cancelled" if end <= begin else "terminated"
+        if a.startswith("CANCEL"):
+            return "cancelled"
+        if a.startswith("TERM") or end:
+            return "terminated"
+        return "ended"
+    return {"025": "reinstated", "001": "changed", "030": "audit"}.get(ins03 or "", "other")
+
+
+def history_row(mid: int, tid: int, f: dict[str, Any], coverages: list[dict[str, Any]]) -> tuple[Any, ...]:
+    """The row rules.history reads for one member (the layout of its _ROWS_SQL), computed here, where the
+    values are at hand, instead of read back from the store after the import: 0 id, 1 transaction,
+    2 ins01, 3 subscriber id, 4 member id, 5 policy, 6 dob, 7 ssn, 8 last, 9 first, 10 gender,
+    11 coverage begin, 12 coverage end, 13 (unused here), 14 event. Absent values are None."""
+    cb: str | None = None
+    ce: str | None = None
+    n = 0
+    ne = 0
+    for c in coverages:
+        n += 1
+        b = iso_or_none(c["begin"])
+        if b is not None and (cb is None or b < cb):
+            cb = b
+        e = iso_or_none(c["end"])
+        if e is not None:
+            ne += 1
+            if ce is None or e > ce:
+                ce = e
+    begin = cb if cb is not None else iso_or_none(f.get("elig_begin"))
+    end = iso_or_none(f.get("elig_end"))
+    if end is None and n > 0 and ne == n:
+        end = ce
+    return (mid, tid, f.get("ins01"), f.get("subscriber_id"), f.get("member_id"), f.get("policy_id"), f.get("dob"),
+            f.get("ssn"), f.get("last_name"), f.get("first_name"), f.get("gender"), begin, end, None,
+            event_kind(f.get("ins03"), None, f.get("amrc"), begin, end))
 
 
 TXN_COLS: Final = ("isa_control", "gs_control", "gs_version", "gs_functional", "st_id", "st_control", "st_version",
@@ -215,6 +271,7 @@ def _parse_chunk(job: ChunkJob, cancel: Callable[[], bool] | None,
     member_rows: list[tuple[Any, ...]] = []
     cov_rows: list[tuple[Any, ...]] = []
     cat_rows: list[tuple[Any, ...]] = []
+    hist_rows: list[tuple[Any, ...]] = []
     m_ranges: list[tuple[int, int, int]] = []
     t_ranges: list[tuple[int, int, int]] = []
     txn_local: dict[int, int] = {}
@@ -233,6 +290,7 @@ def _parse_chunk(job: ChunkJob, cancel: Callable[[], bool] | None,
         row += [_json(f[c]) if c in f else _NULL for c in MEMBER_JSON]
         row += [m.first_ordinal, m.last_ordinal, raw, segs_text(m.segs, m.lines)]
         member_rows.append(tuple(row))
+        hist_rows.append(history_row(mid, row[1], f, m.coverages))
         for c in m.coverages:
             cov_rows.append((mid, c["seq"], c["hd01"], c["hd03"], c["hd04"], c["hd05"], c["begin"], c["end"],
                              c["maint_eff"], c["paid_through"], c["plan_id"], c["csr_variant"], c["policy_id"],
@@ -296,7 +354,7 @@ def _parse_chunk(job: ChunkJob, cancel: Callable[[], bool] | None,
                              f.message))
     return ChunkResult(
         index=job.index, txn_rows=txn_rows, member_rows=member_rows, cov_rows=cov_rows, cat_rows=cat_rows,
-        finding_rows=finding_rows, envelope=builder.envelope if not job.prefix else {},
+        finding_rows=finding_rows, hist_rows=hist_rows, envelope=builder.envelope if not job.prefix else {},
         envelope_lines=builder.envelope_lines, groups=builder.groups[primed_groups:], segments=nseg,
         members=len(member_rows), transactions=len(txn_rows), end_offset=last,
     )

@@ -344,10 +344,11 @@ def _build_scope(ctx: Context, file_ids: list[int] | None) -> None:
 # ------------------------------------------------------------------------------------ running
 
 
-def run_for_file(db: Database, file_id: int) -> int:
-    """Re-run the rules for what `file_id` touched; returns the number of open flags on that file."""
+def run_for_file(db: Database, file_id: int, history_rows: list[Any] | None = None) -> int:
+    """Re-run the rules for what `file_id` touched; returns the number of open flags on that file.
+    `history_rows`: the file's rows for the history, built by the parser (parse.history_row, store ids)."""
     t0 = time.perf_counter()
-    prepared = history.prepare(db)
+    prepared = history.prepare(db, {file_id: history_rows} if history_rows is not None else None)
     LAST_RUN.clear()
     LAST_RUN["history"] = time.perf_counter() - t0
     files = sorted(set(prepared) | {file_id})

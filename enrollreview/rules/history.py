@@ -35,6 +35,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from ..parse import event_kind  # noqa: F401  (the rules' name for it; defined beside the parser's history rows)
 from ..sqlnull import NULL
 from ..store import rows as _rows
 from ..store import utcnow as _utcnow
@@ -65,24 +66,6 @@ def valid_ssn(s: str | None) -> bool:
     return s[:3] not in ("000", "666") and s[0] != "9" and s[3:5] != "00" and s[5:] != "0000"
 
 
-def event_kind(ins03: str | None, ins04: str | None, amrc: str | None, begin: str | None, end: str | None) -> str:
-    """MNT-01: what a row does to its policy; a 024 is a cancellation when it ends on or before its begin
-    (with only an end date it counts as a termination, with no date at all as 'ended')."""
-    a = (amrc or "").upper()
-    if ins03 == "021":
-        # INS04 28 alone is "initial enrollment" in the TR3; the exchange's effectuation is 021/28/CONFIRM
-        return "effectuated" if a == "CONFIRM" else "enrolled"
-    if ins03 == "024":
-        if begin and end:
-            return "cancelled" if end <= begin else "terminated"
-        if a.startswith("CANCEL"):
-            return "cancelled"
-        if a.startswith("TERM") or end:
-            return "terminated"
-        return "ended"
-    return {"025": "reinstated", "001": "changed", "030": "audit"}.get(ins03 or "", "other")
-
-
 def sent_stamp(ts: str | None, bgn_date: str | None, bgn_time: str | None) -> str | None:
     """When the sender made a transaction, as 14 digits: the REQUEST SUBMIT TIMESTAMP, else BGN03 + BGN04."""
     digits = "".join(c for c in (ts or "") if c.isdigit())
@@ -103,13 +86,16 @@ def unprepared_files(db: Database) -> list[int]:
         "AND NOT EXISTS (SELECT 1 FROM rule_runs r WHERE r.file_id = f.id) ORDER BY f.id")]
 
 
-def prepare(db: Database) -> list[int]:
+def prepare(db: Database, rows: dict[int, list[Any]] | None = None) -> list[int]:
     """Fill the history facts for every imported file not prepared yet (oldest first). The prepared rows'
-    columns stay in the temporary table mw for the rules run that follows (the engine drops it)."""
+    columns stay in the temporary table mw for the rules run that follows (the engine drops it).
+
+    `rows`: the history rows of a file just imported (parse.history_row, with store ids), so that they
+    need not be read back; other files' rows come from the store (_ROWS_SQL)."""
     db.conn.execute("DROP TABLE IF EXISTS temp.mw")
     done = []
     for fid in unprepared_files(db):
-        prepare_file(db, fid)
+        prepare_file(db, fid, (rows or {}).get(fid))
         done.append(fid)
     return done
 
@@ -152,10 +138,11 @@ SELECT m.id, m.transaction_id, m.ins01, m.subscriber_id, m.member_id, m.policy_i
 FROM base m ORDER BY m.id
 """
 # row: 0 id, 1 transaction, 2 ins01, 3 subscriber id, 4 member id, 5 policy, 6 dob, 7 ssn, 8 last, 9 first,
-#      10 gender, 11 begin, 12 end, 13 provisional person (set by the import's INSERT), 14 event
+#      10 gender, 11 begin, 12 end, 13 person_id (not read: prepare_file asks temp.mw), 14 event;
+#      parse.history_row builds the same rows for a file being imported
 
 
-def prepare_file(db: Database, file_id: int) -> None:
+def prepare_file(db: Database, file_id: int, given: list[Any] | None = None) -> None:
     conn = db.conn
     lo, hi = conn.execute("SELECT min(id), max(id) FROM members WHERE file_id = ?", [file_id]).fetchone()
     if lo is None:
@@ -167,7 +154,10 @@ def prepare_file(db: Database, file_id: int) -> None:
         conn.execute(f"CREATE TEMP TABLE mw AS SELECT {cols} FROM members WHERE 0")
         conn.execute("CREATE UNIQUE INDEX temp.idx_mw_id ON mw(id)")
     conn.execute(f"INSERT OR IGNORE INTO mw SELECT {cols} FROM members WHERE id BETWEEN ? AND ?", [lo, hi])
-    rows = conn.execute(_ROWS_SQL, {"lo": lo, "hi": hi, "file": file_id}).fetchall()
+    rows: list[Any] = given if given is not None else file_rows(db, file_id, lo, hi)
+    # the person the import's INSERT gave each row, where it is not the row's own id (a member id on record)
+    placed: dict[int, int] = {r[0]: r[1] for r in conn.execute(
+        "SELECT id, person_id FROM temp.mw WHERE id BETWEEN ? AND ? AND person_id IS NOT id", [lo, hi])}
     heads = _heads(db, rows)
     persons = _persons(db, rows)
     by_id = {r[0]: r for r in rows}
@@ -181,7 +171,7 @@ def prepare_file(db: Database, file_id: int) -> None:
         else:
             key = f"{r[5] or ''}|{r[3] or ''}"
         facts.append((mid, file_id, r[1], _null(head), key, r[14], _null(r[11]), _null(r[12])))
-    moved = [(pid, mid) for mid, pid in persons.items() if by_id[mid][13] != pid]
+    moved = [(pid, mid) for mid, pid in persons.items() if placed.get(mid, mid) != pid]
     if moved:   # rows the import's INSERT could not place (another key matched, or a person new in this file)
         conn.executemany("UPDATE members SET person_id = ? WHERE id = ?", moved)
         conn.executemany("UPDATE temp.mw SET person_id = ? WHERE id = ?", moved)
@@ -195,6 +185,11 @@ def prepare_file(db: Database, file_id: int) -> None:
                                               [lo, hi]))
     conn.execute("INSERT OR REPLACE INTO rule_runs (file_id, prepared_at, hios_plans, category_names) "
                  "VALUES (?, ?, ?, ?)", [file_id, _utcnow(), int(hios), json.dumps(names)])
+
+
+def file_rows(db: Database, file_id: int, lo: int, hi: int) -> list[Any]:
+    """The history rows of a file's members (ids lo..hi), read from the store (temp.mw must hold them)."""
+    return db.conn.execute(_ROWS_SQL, {"lo": lo, "hi": hi, "file": file_id}).fetchall()
 
 
 def bulk_insert(db: Database, table: str, sql: str, rows: list[tuple[Any, ...]]) -> None:
