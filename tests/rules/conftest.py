@@ -24,7 +24,10 @@ def history_rows_checked(monkeypatch):
             if given is None or fid not in done:
                 continue
             lo, hi = db.execute("SELECT min(id), max(id) FROM members WHERE file_id = ?", [fid]).fetchone()
+            had_mw = db.execute("SELECT 1 FROM sqlite_temp_master WHERE name = 'mw'").fetchone()
             stored = history.file_rows(db, fid, lo, hi)
+            if not had_mw:   # leave the rules run what the import left it
+                db.execute("DROP TABLE temp.mw")
             # (column 13, the person, is not compared: the history has just corrected it in the store)
             assert [tuple(r[:13]) + tuple(r[14:]) for r in stored] == [g[:13] + g[14:] for g in given]
             CHECKED.append(fid)
