@@ -151,11 +151,8 @@ def prepare_file(db: Database, file_id: int, given: list[Any] | None = None) -> 
                      "VALUES (?, ?, 0, '[]')", [file_id, _utcnow()])
         return
     rows: list[Any] = given if given is not None else file_rows(db, file_id, lo, hi)
-    # the person the import's INSERT gave each row, where it is not the row's own id (a member id on record)
-    placed: dict[int, int] = {r[0]: r[1] for r in conn.execute(
-        "SELECT id, person_id FROM members WHERE id BETWEEN ? AND ? AND person_id IS NOT id", [lo, hi])}
     heads = _heads(db, rows)
-    persons = _persons(db, rows)
+    persons, on_record = _persons(db, rows)
     by_id = {r[0]: r for r in rows}
     facts = []
     for r in rows:
@@ -167,7 +164,13 @@ def prepare_file(db: Database, file_id: int, given: list[Any] | None = None) -> 
         else:
             key = f"{r[5] or ''}|{r[3] or ''}"
         facts.append((mid, file_id, r[1], _null(head), key, r[14], _null(r[11]), _null(r[12])))
-    moved = [(pid, mid) for mid, pid in persons.items() if placed.get(mid, mid) != pid]
+    # rows whose person differs from the one the import's INSERT stored: read back with rows from the
+    # store (column 13); for the parser's rows, the INSERT's own rule: the person on record with the
+    # row's member id (the lowest id), else the row's own id (persons do not change during an import)
+    if given is None:
+        moved = [(pid, mid) for mid, pid in persons.items() if by_id[mid][13] != pid]
+    else:
+        moved = [(pid, mid) for mid, pid in persons.items() if on_record.get(by_id[mid][4] or "", mid) != pid]
     if moved:   # rows the import's INSERT could not place (another key matched, or a person new in this file)
         conn.executemany("UPDATE members SET person_id = ? WHERE id = ?", moved)
         if given is None:
@@ -252,8 +255,9 @@ def _heads(db: Database, rows: list[Any]) -> dict[int, int | None]:
     return out
 
 
-def _persons(db: Database, rows: list[Any]) -> dict[int, int]:
-    """members.id -> persons.id for the rows of one file (creating persons as needed).
+def _persons(db: Database, rows: list[Any]) -> tuple[dict[int, int], dict[str, int]]:
+    """members.id -> persons.id for the rows of one file (creating persons as needed), and the lowest
+    person id on record before this file for each of its member ids.
 
     Candidates on record come from the persons table (narrow, indexed on each key); within the file,
     later rows also match earlier ones."""
@@ -269,6 +273,7 @@ def _persons(db: Database, rows: list[Any]) -> dict[int, int]:
     same_ssn: dict[str, list[tuple[int, str, str]]] = defaultdict(list)
     same_name: dict[tuple[str, str, str], list[tuple[int, str, str]]] = defaultdict(list)
     links: list[tuple[int, int, str]] = []
+    on_record: dict[str, int] = {}   # member id -> the lowest person id with it, before this file
 
     def learn_keys(pid: int, sub: str, dob: str, ssn: str, nl: str, nf: str) -> None:
         # a key shared by more than LINK_CAP people is a placeholder: stop collecting (and scanning) it
@@ -305,6 +310,8 @@ def _persons(db: Database, rows: list[Any]) -> dict[int, int]:
             if member_id:
                 by_member.setdefault(member_id, pid)
                 pmid[pid] = member_id
+                if pid < on_record.get(member_id, pid + 1):
+                    on_record[member_id] = pid
             learn_keys(pid, sub or "", dob or "", ssn or "", nl or "", nf or "")
             same_ssn[ssn or ""].append((pid, member_id or "", gender or ""))
             same_name[(nl or "", nf or "", dob or "")].append((pid, member_id or "", gender or ""))
@@ -366,7 +373,7 @@ def _persons(db: Database, rows: list[Any]) -> dict[int, int]:
         bulk_insert(db, "persons", "INSERT INTO persons (id, member_id, subscriber_id, last_name, first_name, nlast, "
                     "nfirst, dob, ssn, gender, first_member_row, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                     [tuple(v) for v in new_persons.values()])
-    return out
+    return out, on_record
 
 
 # ------------------------------------------------------------------------------------------- reading
