@@ -67,7 +67,7 @@ class ChunkResult:
     members: int
     transactions: int
     end_offset: int
-    packed: bytes | None = None   # the five row lists, marshalled (between processes)
+    packed: bytes | None = None   # the six row lists, marshalled (between processes)
 
     _ROWS = ("txn_rows", "member_rows", "cov_rows", "cat_rows", "finding_rows", "hist_rows")
 

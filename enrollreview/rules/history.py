@@ -139,7 +139,7 @@ SELECT m.id, m.transaction_id, m.ins01, m.subscriber_id, m.member_id, m.policy_i
 FROM base m ORDER BY m.id
 """
 # row: 0 id, 1 transaction, 2 ins01, 3 subscriber id, 4 member id, 5 policy, 6 dob, 7 ssn, 8 last, 9 first,
-#      10 gender, 11 begin, 12 end, 13 person_id (not read: prepare_file asks temp.mw), 14 event;
+#      10 gender, 11 begin, 12 end, 13 person_id as the import's INSERT stored it, 14 event;
 #      parse.history_row builds the same rows for a file being imported
 
 
