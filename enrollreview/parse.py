@@ -130,7 +130,7 @@ def iso_or_none(v: Any) -> str | None:
     return None
 
 
-def event_kind(ins03: str | None, ins04: str | None, amrc: str | None, begin: str | None, end: str | None) -> str:
+def event_kind(ins03: str | None, amrc: str | None, begin: str | None, end: str | None) -> str:
     """MNT-01: what a row does to its policy; a 024 is a cancellation when it ends on or before its begin
     (with only an end date it counts as a termination, with no date at all as 'ended'). The history's SQL
     (rules/history.py, _EVENT_SQL) says the same for rows of older files."""
@@ -174,7 +174,7 @@ def history_row(mid: int, tid: int, f: dict[str, Any], coverages: list[dict[str,
         end = ce
     return (mid, tid, f.get("ins01"), f.get("subscriber_id"), f.get("member_id"), f.get("policy_id"), f.get("dob"),
             f.get("ssn"), f.get("last_name"), f.get("first_name"), f.get("gender"), begin, end, None,
-            event_kind(f.get("ins03"), None, f.get("amrc"), begin, end))
+            event_kind(f.get("ins03"), f.get("amrc"), begin, end))
 
 
 TXN_COLS: Final = ("isa_control", "gs_control", "gs_version", "gs_functional", "st_id", "st_control", "st_version",

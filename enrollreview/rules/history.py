@@ -35,7 +35,6 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from ..parse import event_kind  # noqa: F401  (the rules' name for it; defined beside the parser's history rows)
 from ..sqlnull import NULL
 from ..store import rows as _rows
 from ..store import utcnow as _utcnow
@@ -119,7 +118,7 @@ _EVENT_SQL = """CASE
     ELSE 'other' END"""
 
 # One row per member of a file with what the history needs; dates and the event are worked out here
-# (the same rules as event_kind, in SQL, because this runs over every member of a file).
+# (the same rules as parse.event_kind, in SQL, because this runs over every member of a file).
 _ROWS_SQL = f"""
 WITH cov AS (SELECT member_id,
                     min(CASE WHEN begin GLOB '{ISO_GLOB}' THEN begin END) AS cb,

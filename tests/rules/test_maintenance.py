@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
-from enrollreview.rules.history import event_kind, policy_status, policy_timeline
+from enrollreview.parse import event_kind
+from enrollreview.rules.history import policy_status, policy_timeline
 from enrollreview.x12 import generator as gen
 
 from .helpers import BEGIN, Store, deepcopy, month_end, month_start, sub, summary
@@ -30,10 +31,10 @@ def test_policy_status_over_time(store):
 
 
 def test_mnt01_classifies_cancel_and_term():
-    assert event_kind("024", "14", "CANCEL", "2026-04-01", "2026-04-01") == "cancelled"
-    assert event_kind("024", "14", "", "2026-04-01", "2026-03-31") == "cancelled"
-    assert event_kind("024", "14", "CANCEL", "2026-04-01", "2026-04-30") == "terminated"
-    assert event_kind("024", "", "", None, None) == "ended"
+    assert event_kind("024", "CANCEL", "2026-04-01", "2026-04-01") == "cancelled"
+    assert event_kind("024", "", "2026-04-01", "2026-03-31") == "cancelled"
+    assert event_kind("024", "CANCEL", "2026-04-01", "2026-04-30") == "terminated"
+    assert event_kind("024", "", None, None) == "ended"
 
 
 def test_mnt01_flags_an_end_without_dates(store):
